@@ -1,0 +1,2 @@
+// Public exports of @phi3/model: configs, loaders, variants, tokenizers, generation.
+export {};
