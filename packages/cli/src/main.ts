@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The `phi3` command: registers subcommands, nothing else.
+// The `phi3` command: registers subcommands and maps errors to exit codes, nothing else.
+//   exit 0 ok · 1 runtime error (bad model file, verify mismatch, ...) · 2 usage error (bad flags/values)
 import { Command } from 'commander';
+import { runMain } from './run-main.ts';
 
-const program = new Command('phi3').description('Phi-3 family models in pure TypeScript');
-program.command('hello').action(() => console.log('phi3.ts'));
-await program.parseAsync(process.argv);
+const program = new Command('phi3')
+  .description('Phi-3 family models in pure TypeScript: generate, chat, tokenize, inspect, verify, bench')
+  .option('-v, --verbose', 'verbose output (stack traces on errors)');
+
+// Each command module exports `register(program)`; one line per command.
+
+await runMain(program);

@@ -1,2 +1,3 @@
 // Public exports of @phi3/model: configs, loaders, variants, tokenizers, generation.
-export {};
+// Each area adds its own export lines below.
+export * from './errors.ts';

@@ -1,2 +1,2 @@
 // Public exports of @phi3/tensor: dependency-free numeric kernels over typed arrays.
-export {};
+export * from './errors.ts';
