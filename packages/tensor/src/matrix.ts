@@ -1,0 +1,101 @@
+// WeightMatrix: the one weight type model code multiplies by. A [rows = out, cols = in] matrix stored
+// row-major either as dense f32 or as GGUF quantized blocks (kept byte-for-byte; never expanded).
+import { ShapeError } from './errors.ts';
+import { blockFormat, type QuantFormatName } from './quant/registry.ts';
+import { assertDim, assertLength } from './shape.ts';
+
+export type { QuantFormatName } from './quant/registry.ts';
+
+/** Dense weights: data [rows, cols] f32 row-major (W stored [out, in] as HF checkpoints store it). */
+export interface DenseMatrix {
+  readonly format: 'f32';
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+/**
+ * Quantized weights: each row is cols / blockSize GGUF blocks, rows one after another
+ * (data.length = rows · cols / blockSize · blockBytes), exactly the tensor bytes of a GGUF file.
+ */
+export interface QuantizedMatrix {
+  readonly format: QuantFormatName;
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Uint8Array;
+}
+
+/** A [rows = out features, cols = in features] weight matrix in any supported storage format. */
+export type WeightMatrix = DenseMatrix | QuantizedMatrix;
+
+/** Every storage format a WeightMatrix can have. */
+export type MatrixFormat = WeightMatrix['format'];
+
+/** Wraps dense f32 weights (not copied). @param data [rows, cols] f32 */
+export function denseMatrix(data: Float32Array, rows: number, cols: number): DenseMatrix {
+  assertDim(rows, 'denseMatrix rows');
+  assertDim(cols, 'denseMatrix cols');
+  assertLength(data, rows * cols, 'denseMatrix data');
+  return { format: 'f32', rows, cols, data };
+}
+
+/** Bytes one row of `cols` elements takes in `format`; throws ShapeError if cols is not block-aligned. */
+export function quantizedRowBytes(format: QuantFormatName, cols: number): number {
+  const f = blockFormat(format);
+  if (cols % f.blockSize !== 0) throw new ShapeError(`${format}: row length ${cols} is not a multiple of the block size ${f.blockSize}`);
+  return (cols / f.blockSize) * f.blockBytes;
+}
+
+/** Wraps GGUF block bytes (not copied). @param data rows · quantizedRowBytes(format, cols) bytes */
+export function quantizedMatrix(format: QuantFormatName, data: Uint8Array, rows: number, cols: number): QuantizedMatrix {
+  assertDim(rows, `${format} matrix rows`);
+  assertDim(cols, `${format} matrix cols`);
+  assertLength(data, rows * quantizedRowBytes(format, cols), `${format} matrix bytes`);
+  return { format, rows, cols, data };
+}
+
+/** Quantizes dense weights row by row with ggml's reference rounding. @param w [rows, cols] f32 */
+export function quantizeMatrix(w: DenseMatrix, format: QuantFormatName): QuantizedMatrix {
+  const f = blockFormat(format);
+  if (!f.quantizeRowInto) throw new ShapeError(`${format}: quantization is not implemented (read-only format)`);
+  const rowBytes = quantizedRowBytes(format, w.cols);
+  const data = new Uint8Array(w.rows * rowBytes);
+  for (let r = 0; r < w.rows; r++) f.quantizeRowInto(data, r * rowBytes, w.data, r * w.cols, w.cols);
+  return { format, rows: w.rows, cols: w.cols, data };
+}
+
+/**
+ * Decodes row r of w.
+ * @param out [cols] f32 (written)
+ */
+export function matrixRowInto(out: Float32Array, w: WeightMatrix, r: number): void {
+  if (!Number.isInteger(r) || r < 0 || r >= w.rows) throw new ShapeError(`matrix row ${r} out of range [0, ${w.rows})`);
+  assertLength(out, w.cols, 'matrixRowInto out');
+  if (w.format === 'f32') {
+    out.set(w.data.subarray(r * w.cols, (r + 1) * w.cols));
+    return;
+  }
+  blockFormat(w.format).dequantizeRowInto(out, 0, w.data, r * quantizedRowBytes(w.format, w.cols), w.cols);
+}
+
+/**
+ * Embedding lookup from a matrix of any format: out[t, :] = w[ids[t], :].
+ * @param out [T, cols] f32 (written)
+ * @param ids [T] row indices in [0, rows)
+ */
+export function gatherMatrixRowsInto(out: Float32Array, w: WeightMatrix, ids: ArrayLike<number>): void {
+  assertLength(out, ids.length * w.cols, 'gatherMatrixRowsInto out');
+  for (let t = 0; t < ids.length; t++) matrixRowInto(out.subarray(t * w.cols, (t + 1) * w.cols), w, ids[t]);
+}
+
+/** The whole matrix as dense f32 (tests, conversion; model code multiplies through linearInto instead). @returns [rows, cols] f32 */
+export function dequantizeMatrix(w: WeightMatrix): Float32Array {
+  const out = new Float32Array(w.rows * w.cols);
+  for (let r = 0; r < w.rows; r++) matrixRowInto(out.subarray(r * w.cols, (r + 1) * w.cols), w, r);
+  return out;
+}
+
+/** Bytes of weight data held (what a matvec streams). */
+export function matrixBytes(w: WeightMatrix): number {
+  return w.data.byteLength;
+}

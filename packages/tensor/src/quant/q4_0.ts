@@ -1,0 +1,67 @@
+// Q4_0 (ggml `block_q4_0`): 32 elements per block = f16 scale d, then 16 bytes of nibbles;
+// byte j holds element j in its low nibble and element j+16 in its high nibble; value = (q − 8) · d.
+// 18 bytes per block, as in GGUF files.
+import { f16ToF32, f32ToF16 } from '../dtype.ts';
+import { type BlockFormat, readU16, writeU16 } from './format.ts';
+
+const QK = 32;
+const HALF = QK / 2;
+const BLOCK_BYTES = 2 + HALF;
+
+/**
+ * ggml-quants.c `quantize_row_q4_0_ref`: the signed value of largest magnitude maps to −8, so
+ * d = max / −8 (f32); q = min(15, trunc(x · (1/d) + 8.5)); d stored as f16.
+ */
+function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, srcOffset: number, n: number): void {
+  const f = Math.fround;
+  for (let b = 0; b < n / QK; b++) {
+    const x0 = srcOffset + b * QK;
+    const o = outOffset + b * BLOCK_BYTES;
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < QK; j++) {
+      const v = src[x0 + j];
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = f(max / -8);
+    const id = d !== 0 ? f(1 / d) : 0;
+    writeU16(out, o, f32ToF16(d));
+    const code = (v: number): number => Math.min(15, Math.trunc(f(f(v * id) + 8.5))); // C: (int8_t)(x0 + 8.5f)
+    for (let j = 0; j < HALF; j++) out[o + 2 + j] = code(src[x0 + j]) | (code(src[x0 + HALF + j]) << 4);
+  }
+}
+
+function dequantizeRowInto(out: Float32Array, outOffset: number, src: Uint8Array, srcOffset: number, n: number): void {
+  for (let b = 0; b < n / QK; b++) {
+    const o = srcOffset + b * BLOCK_BYTES;
+    const d = f16ToF32(readU16(src, o));
+    const y = outOffset + b * QK;
+    for (let j = 0; j < HALF; j++) {
+      const byte = src[o + 2 + j];
+      out[y + j] = ((byte & 0x0f) - 8) * d;
+      out[y + HALF + j] = ((byte >> 4) - 8) * d;
+    }
+  }
+}
+
+function dotRow(src: Uint8Array, srcOffset: number, x: Float32Array, xOffset: number, n: number): number {
+  let acc = 0;
+  for (let b = 0, o = srcOffset, xi = xOffset; b < n / QK; b++, o += BLOCK_BYTES, xi += QK) {
+    const d = f16ToF32(src[o] | (src[o + 1] << 8));
+    let s = 0; // Σ (q − 8)·x for this block; the scale is applied once below
+    for (let j = 0; j < HALF; j += 2) {
+      const b0 = src[o + 2 + j];
+      const b1 = src[o + 3 + j];
+      s += ((b0 & 0x0f) - 8) * x[xi + j] + ((b0 >> 4) - 8) * x[xi + HALF + j]
+         + ((b1 & 0x0f) - 8) * x[xi + j + 1] + ((b1 >> 4) - 8) * x[xi + HALF + j + 1];
+    }
+    acc += d * s;
+  }
+  return acc;
+}
+
+/** GGUF type Q4_0. */
+export const Q4_0: BlockFormat = { name: 'q4_0', blockSize: QK, blockBytes: BLOCK_BYTES, quantizeRowInto, dequantizeRowInto, dotRow };
