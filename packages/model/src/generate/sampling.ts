@@ -8,6 +8,7 @@
  * token by setting its logit to -Infinity, exactly like the HF warpers' `filter_value`.
  * Temperature 0 means greedy: the penalty still applies (as in HF greedy search), then argmax.
  */
+import { argmax, createRng, topK } from '@phi3/tensor';
 import { InvalidArgumentError } from '../errors.ts';
 
 /** Sampling options; names follow HF `GenerationConfig` (the CLI maps llama.cpp flags onto them). */
@@ -61,33 +62,6 @@ export function validateSamplingOptions(o: SamplingOptions): void {
 }
 
 /**
- * A seedable PRNG returning uniform floats in [0, 1): xoshiro128** seeded through splitmix32.
- * Kept here because `@phi3/tensor` has no random module yet; it is small, fast and reproducible
- * across platforms (32-bit integer math only).
- */
-export function createRng(seed: number): () => number {
-  let x = seed >>> 0;
-  const splitmix32 = (): number => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let s0 = splitmix32(), s1 = splitmix32(), s2 = splitmix32(), s3 = splitmix32();
-  return () => {
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
-    return result / 2 ** 32;
-  };
-}
-
-function rotl(v: number, k: number): number {
-  return (v << k) | (v >>> (32 - k));
-}
-
-/**
  * HF `RepetitionPenaltyLogitsProcessor`: each distinct token in `recent` gets its logit divided by
  * `penalty` when positive and multiplied when negative (so it always becomes less likely).
  * @param logits [V] f32 (modified)
@@ -116,7 +90,7 @@ export function applyTemperature(logits: Float32Array, t: number): void {
  */
 export function applyTopK(logits: Float32Array, k: number): void {
   if (k <= 0 || k >= logits.length) return;
-  const threshold = kthLargest(logits, k);
+  const threshold = topK(logits, k).values[k - 1];
   for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = -Infinity;
 }
 
@@ -149,13 +123,6 @@ export function applyMinP(logits: Float32Array, minP: number): void {
   for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = -Infinity;
 }
 
-/** Index of the largest logit (the first one on ties, like `torch.argmax`). @param logits [V] f32 */
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
-}
-
 /**
  * Draws a token from softmax(logits) with one uniform number `u` in [0, 1) (inverse CDF).
  * @param logits [V] f32 with at least one finite entry
@@ -184,7 +151,7 @@ export type Sampler = (logits: Float32Array, history: readonly number[]) => numb
  */
 export function createSampler(options: SamplingOptions): Sampler {
   validateSamplingOptions(options);
-  const random = createRng(options.seed);
+  const rng = createRng(options.seed); // @phi3/tensor mulberry32: reproducible across platforms
   let scratch = new Float32Array(0);
   return (logits, history) => {
     if (scratch.length !== logits.length) scratch = new Float32Array(logits.length);
@@ -196,7 +163,7 @@ export function createSampler(options: SamplingOptions): Sampler {
     applyTopK(scratch, options.topK);
     applyTopP(scratch, options.topP);
     applyMinP(scratch, options.minP);
-    return sampleFromLogits(scratch, random());
+    return sampleFromLogits(scratch, rng.next());
   };
 }
 
@@ -206,40 +173,15 @@ function maxOf(a: Float32Array): number {
   return m;
 }
 
-/** k-th largest value (k ≥ 1) by quickselect on a copy: O(V) on average instead of a full sort. */
-function kthLargest(values: Float32Array, k: number): number {
-  const a = Float32Array.from(values);
-  let lo = 0;
-  let hi = a.length - 1;
-  const target = k - 1; // index in descending order
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return a[target];
-}
-
 /** Ids of the finite logits, largest logit first (ties: lower id first). */
-function finiteIdsByLogitDescending(logits: Float32Array): number[] {
-  const ids: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (logits[i] !== -Infinity) ids.push(i);
-  return ids.sort((a, b) => logits[b] - logits[a] || a - b);
+function finiteIdsByLogitDescending(logits: Float32Array): Int32Array {
+  let finite = 0;
+  for (let i = 0; i < logits.length; i++) if (logits[i] !== -Infinity) finite++;
+  return topK(logits, finite).indices;
 }
 
 /** softmax over `logits[ids]` (ids[0] holds the max), in float64. */
-function softmaxOf(logits: Float32Array, ids: number[]): Float64Array {
+function softmaxOf(logits: Float32Array, ids: Int32Array): Float64Array {
   const out = new Float64Array(ids.length);
   const max = logits[ids[0]];
   let total = 0;
