@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
+import { createRng, fillUniform } from '@phi3/tensor';
 import {
   allowedKeyBlocksInto, blocksparseAttentionInto, countVisitedBlocks, isAllowed, isKeyBlockAllowed,
   maxAllowedKeyBlocks, type AttentionDims, type BlocksparseLayout,
@@ -8,17 +9,10 @@ import { blocksparseMask, denseMaskedAttentionRefInto } from '../../src/layers/b
 
 const SEED = { seed: 20261129 };
 
-/** Deterministic uniform(−1, 1) values (mulberry32). */
+/** Deterministic uniform(−1, 1) values. */
 function randomArray(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
+  fillUniform(out, createRng(seed), -1, 1);
   return out;
 }
 

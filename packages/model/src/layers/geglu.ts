@@ -1,0 +1,55 @@
+/**
+ * Phi-3-small's MLP activation: GEGLU with clamps (HF remote code `modeling_phi3_small.py::gegelu`,
+ * confirmed in fixtures/phi3small-notes.md §4.7). Three things differ from a textbook GEGLU:
+ *  - the up projection's 2F outputs are split *interleaved* (a = even columns, b = odd columns);
+ *  - the gate uses quick-GELU, a·sigmoid(1.702·a), after an upper-only clamp at `limit`;
+ *  - the linear half is clamped to [−limit, limit] and shifted by +1.
+ * ±inf pass both clamps unchanged (`torch.where(torch.isinf(x), x, x.clamp(...))`).
+ */
+import { linearInto, quickGelu, type WeightMatrix } from '@phi3/tensor';
+
+/**
+ * out[t, i] = quickGelu(min(a, limit)) · (clamp(b, −limit, limit) + 1) with a = u[t, 2i], b = u[t, 2i+1].
+ * @param out   [T, F] f32 (written)
+ * @param u     [T, 2F] f32, the output of mlp.up_proj (with bias)
+ * @param limit HF: gegelu_limit (20.0 in the real model)
+ */
+export function gegluClampInto(out: Float32Array, u: Float32Array, T: number, F: number, limit: number): void {
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < F; i++) {
+      const a = u[t * 2 * F + 2 * i]; // u[t, 0::2]: the gelu half
+      const b = u[t * 2 * F + 2 * i + 1]; // u[t, 1::2]: the linear half
+      const aClamped = Number.isFinite(a) ? Math.min(a, limit) : a;
+      const bClamped = Number.isFinite(b) ? Math.min(Math.max(b, -limit), limit) : b;
+      out[t * F + i] = quickGelu(aClamped) * (bClamped + 1);
+    }
+  }
+}
+
+/** Weights of one phi3small MLP (HF `mlp.up_proj` / `mlp.down_proj`, both with bias). */
+export interface GegluMlpWeights {
+  /** [2F, D] */
+  readonly up: WeightMatrix;
+  /** [2F] f32 */
+  readonly upBias: Float32Array;
+  /** [D, F] */
+  readonly down: WeightMatrix;
+  /** [D] f32 */
+  readonly downBias: Float32Array;
+}
+
+/**
+ * The whole MLP: down_proj(gegluClamp(up_proj(x))) (HF `Phi3SmallMLP.forward`; dropout is off at inference).
+ * @param x [T, D] f32
+ * @returns [T, D] f32 (fresh)
+ */
+export function gegluMlp(x: Float32Array, T: number, w: GegluMlpWeights, limit: number): Float32Array {
+  const F = w.down.cols;
+  const u = new Float32Array(T * 2 * F); // [T, 2F]
+  linearInto(u, x, w.up, T, w.upBias);
+  const act = new Float32Array(T * F); // [T, F]
+  gegluClampInto(act, u, T, F, limit);
+  const out = new Float32Array(T * w.down.rows); // [T, D]
+  linearInto(out, act, w.down, T, w.downBias);
+  return out;
+}
