@@ -13,8 +13,8 @@
  * token-level rule is causality inside the diagonal block. A decode query at position p uses
  * exactly row p of the same mask, so prefill and decode share one kernel.
  *
- * The reference (dense-masked) implementation lives in `blocksparse-reference.ts`; the tests
- * compare the two.
+ * The sparse kernel is in `blocksparse-kernel.ts`, the dense-masked reference in
+ * `blocksparse-reference.ts`; the tests compare the two.
  */
 import { ShapeError } from '@phi3/tensor';
 
@@ -99,114 +99,6 @@ export function checkAttentionArgs(
   }
   if (k.length < S * Hkv * Dh || v.length < S * Hkv * Dh) {
     throw new ShapeError(`${where}: k/v need at least [S=${S}, Hkv=${Hkv}, Dh=${Dh}]`);
-  }
-}
-
-/** Query rows processed together: they share every key load (their key lists are identical
- *  except for causality inside the diagonal block, which is masked per row). */
-const ROWS_PER_TILE = 4;
-
-/**
- * Block-sparse attention that touches only the allowed key blocks. For every query head and
- * every query block it lists the allowed key blocks once (`allowedKeyBlocksInto`); tiles of up to
- * four rows of that block then score those keys together (token-causal in the diagonal block),
- * softmax, and mix V. Work per row is (allowed blocks)·B·Dh, so a prefill costs
- * O(T · (numLocalBlocks + T/(B·vertStride)) · B · Dh) instead of O(T² · Dh).
- * Scores and sums are accumulated in float64, outputs rounded to float32.
- *
- * @param out   [T, H, Dh] f32 (written)
- * @param q     [T, H, Dh] f32, rows at absolute positions pos0 .. pos0+T−1 (already rotated)
- * @param k     [S', Hkv, Dh] f32 with S' >= pos0+T: keys of positions 0 .. pos0+T−1 (cache + new);
- *              rows past pos0+T−1 are never read
- * @param v     [S', Hkv, Dh] f32, same layout as k
- * @param scale softmax scale (phi3small with muP: mup_attn_multiplier / Dh)
- */
-export function blocksparseAttentionInto(
-  out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-  layout: BlocksparseLayout, dims: AttentionDims, scale: number,
-): void {
-  checkAttentionArgs('blocksparseAttention', layout, dims, out, q, k, v);
-  const { T, pos0, H, Hkv, Dh } = dims;
-  const B = layout.blockSize;
-  const groupSize = H / Hkv; // query heads per kv head
-  const lastQb = Math.floor((pos0 + T - 1) / B);
-  const blocks = new Int32Array(maxAllowedKeyBlocks(layout, lastQb));
-  const maxKeys = blocks.length * B;
-  const keyPos = new Int32Array(maxKeys); // absolute key positions visited by one tile
-  const scores = new Float64Array(ROWS_PER_TILE * maxKeys); // [rows, keys] of one tile
-  const acc = new Float64Array(ROWS_PER_TILE * Dh); // [rows, Dh] of one tile
-  const qRow = H * Dh; // stride of q/out between positions
-  const kvRow = Hkv * Dh; // stride of k/v between positions
-
-  for (let h = 0; h < H; h++) {
-    const kvOff = Math.floor(h / groupSize) * Dh; // this head's kv head inside a k/v row
-    let t = 0;
-    while (t < T) {
-      const qb = Math.floor((pos0 + t) / B);
-      const nBlocks = allowedKeyBlocksInto(blocks, layout, h, qb);
-      const tEnd = Math.min(T, (qb + 1) * B - pos0); // rows of this call inside query block qb
-      while (t < tEnd) {
-        const rows = Math.min(ROWS_PER_TILE, tEnd - t);
-        const pLast = pos0 + t + rows - 1; // the tile's last (most permissive) query position
-        // Gather the allowed key positions: whole blocks, cut at pLast in the diagonal block.
-        let n = 0;
-        for (let b = 0; b < nBlocks; b++) {
-          const jEnd = Math.min((blocks[b] + 1) * B, pLast + 1);
-          for (let j = blocks[b] * B; j < jEnd; j++) keyPos[n++] = j;
-        }
-        // Missing rows of a short tile repeat the last real row; they are computed, never stored.
-        const q0 = t * qRow + h * Dh;
-        const q1 = (t + Math.min(1, rows - 1)) * qRow + h * Dh;
-        const q2 = (t + Math.min(2, rows - 1)) * qRow + h * Dh;
-        const q3 = (t + Math.min(3, rows - 1)) * qRow + h * Dh;
-        for (let i = 0; i < n; i++) {
-          const kOff = keyPos[i] * kvRow + kvOff; // k[j, g, :]
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let d = 0; d < Dh; d++) {
-            const kd = k[kOff + d];
-            s0 += q[q0 + d] * kd;
-            s1 += q[q1 + d] * kd;
-            s2 += q[q2 + d] * kd;
-            s3 += q[q3 + d] * kd;
-          }
-          scores[i] = s0 * scale;
-          scores[maxKeys + i] = s1 * scale;
-          scores[2 * maxKeys + i] = s2 * scale;
-          scores[3 * maxKeys + i] = s3 * scale;
-        }
-        // Row-wise softmax; keys after the row's own position (diagonal block) get weight 0.
-        for (let r = 0; r < ROWS_PER_TILE; r++) {
-          const p = pos0 + t + Math.min(r, rows - 1);
-          const row = r * maxKeys;
-          let max = -Infinity;
-          for (let i = 0; i < n && keyPos[i] <= p; i++) max = Math.max(max, scores[row + i]);
-          let sum = 0;
-          for (let i = 0; i < n; i++) {
-            const e = keyPos[i] <= p ? Math.exp(scores[row + i] - max) : 0;
-            scores[row + i] = e;
-            sum += e;
-          }
-          for (let i = 0; i < n; i++) scores[row + i] /= sum;
-        }
-        acc.fill(0);
-        for (let i = 0; i < n; i++) {
-          const vOff = keyPos[i] * kvRow + kvOff; // v[j, g, :]
-          const w0 = scores[i], w1 = scores[maxKeys + i], w2 = scores[2 * maxKeys + i], w3 = scores[3 * maxKeys + i];
-          for (let d = 0; d < Dh; d++) {
-            const vd = v[vOff + d];
-            acc[d] += w0 * vd;
-            acc[Dh + d] += w1 * vd;
-            acc[2 * Dh + d] += w2 * vd;
-            acc[3 * Dh + d] += w3 * vd;
-          }
-        }
-        for (let r = 0; r < rows; r++) {
-          const oOff = (t + r) * qRow + h * Dh;
-          for (let d = 0; d < Dh; d++) out[oOff + d] = acc[r * Dh + d];
-        }
-        t += rows;
-      }
-    }
   }
 }
 

@@ -2,9 +2,10 @@ import { describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { createRng, fillUniform } from '@phi3/tensor';
 import {
-  allowedKeyBlocksInto, blocksparseAttentionInto, countVisitedBlocks, isAllowed, isKeyBlockAllowed,
+  allowedKeyBlocksInto, countVisitedBlocks, isAllowed, isKeyBlockAllowed,
   maxAllowedKeyBlocks, type AttentionDims, type BlocksparseLayout,
 } from '../../src/layers/blocksparse.ts';
+import { blocksparseAttentionInto } from '../../src/layers/blocksparse-kernel.ts';
 import { blocksparseMask, denseMaskedAttentionRefInto } from '../../src/layers/blocksparse-reference.ts';
 
 const SEED = { seed: 20261129 };
