@@ -20,7 +20,7 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
       min = Math.min(min, src[x0 + j]);
       max = Math.max(max, src[x0 + j]);
     }
-    const d = f((max - min) / 15);
+    const d = f(f(max - min) / 15);
     const id = d !== 0 ? f(1 / d) : 0;
     writeU16(out, o, f32ToF16(d));
     writeU16(out, o + 2, f32ToF16(min));

@@ -4,10 +4,12 @@ import { ShapeError } from '../errors.ts';
 import type { BlockFormat } from './format.ts';
 import { Q4_0 } from './q4_0.ts';
 import { Q8_0 } from './q8_0.ts';
+import { GGUF_FORMATS } from './gguf-formats.ts';
 
 export const QUANT_FORMATS = {
   q8_0: Q8_0,
   q4_0: Q4_0,
+  ...GGUF_FORMATS,
 } as const satisfies Record<string, BlockFormat>;
 
 /** Names of the registered quantized formats ('q8_0' | 'q4_0' | ...). */
