@@ -42,6 +42,7 @@ export function denseMaskedAttentionRefInto(
   const S = pos0 + T;
   const groupSize = H / Hkv;
   const scores = new Float64Array(S);
+  const acc = new Float64Array(Dh);
   for (let t = 0; t < T; t++) {
     for (let h = 0; h < H; h++) {
       const qOff = (t * H + h) * Dh; // q[t, h, :]
@@ -60,11 +61,13 @@ export function denseMaskedAttentionRefInto(
         scores[j] = Math.exp(scores[j] - max); // exp(−inf) = 0 for masked keys
         sum += scores[j];
       }
-      for (let d = 0; d < Dh; d++) {
-        let acc = 0;
-        for (let j = 0; j < S; j++) acc += scores[j] * v[(j * Hkv + g) * Dh + d];
-        out[qOff + d] = acc / sum;
+      acc.fill(0);
+      for (let j = 0; j < S; j++) {
+        const w = scores[j] / sum; // 0 for masked keys, which are still visited: this is the dense path
+        const vOff = (j * Hkv + g) * Dh; // v[j, g, :]
+        for (let d = 0; d < Dh; d++) acc[d] += w * v[vOff + d];
       }
+      for (let d = 0; d < Dh; d++) out[qOff + d] = acc[d];
     }
   }
 }
