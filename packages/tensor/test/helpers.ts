@@ -1,0 +1,22 @@
+// Shared test utilities: the fast-check settings, seeded random arrays, and error measures.
+import { createRng, fillNormal } from '../src/random.ts';
+
+/** Fixed seed so CI runs are reproducible. */
+export const PROP = { seed: 20261129, numRuns: 60 };
+
+/** n standard-normal f32 values from a seed (values ×scale). */
+export function randomArray(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  fillNormal(out, createRng(seed), scale);
+  return out;
+}
+
+/** max_i |a[i] − b[i]| (0 for empty arrays). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Unit roundoff of float32. */
+export const F32_EPS = 2 ** -24;
