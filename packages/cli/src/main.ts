@@ -9,5 +9,6 @@ const program = new Command('phi3')
   .option('-v, --verbose', 'verbose output (stack traces on errors)');
 
 // Each command module exports `register(program)`; one line per command.
+(await import('./commands/verify.ts')).register(program);
 
 await runMain(program);

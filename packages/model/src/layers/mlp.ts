@@ -1,0 +1,29 @@
+/**
+ * Feed-forward blocks shared across variants.
+ */
+import { linearInto, sigmoid, type WeightMatrix } from '@phi3/tensor';
+
+/**
+ * Phi-3 MLP with a fused gate/up projection (HF modeling_phi3.py `Phi3MLP.forward`):
+ * `down(up ⊙ silu(gate))` where `gate_up_proj` rows are [gate (F rows); up (F rows)].
+ * @param x      [T, D] f32
+ * @param gateUp [2F, D] matrix
+ * @param down   [D, F] matrix
+ * @returns [T, D] f32
+ */
+export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix, down: WeightMatrix): Float32Array {
+  const F = gateUp.rows / 2;
+  const gu = new Float32Array(T * 2 * F);
+  linearInto(gu, x, gateUp, T);
+  const act = new Float32Array(T * F);
+  for (let t = 0; t < T; t++) {
+    const row = t * 2 * F; // gu[t] = [gate(F), up(F)]
+    for (let i = 0; i < F; i++) {
+      const g = gu[row + i];
+      act[t * F + i] = gu[row + F + i] * (g * sigmoid(g)); // up * silu(gate)
+    }
+  }
+  const out = new Float32Array(T * down.rows);
+  linearInto(out, act, down, T);
+  return out;
+}

@@ -1,0 +1,107 @@
+/**
+ * An inference session: one sequence, its KV cache, and the variant's generation policy at the
+ * LongRoPE switch. verify, generate, chat and serve all decode through `feed`.
+ */
+import type { TapFn } from './decoder.ts';
+import { ContextLengthError, InvalidArgumentError } from './errors.ts';
+import type { KvCache } from './layers/kv-cache.ts';
+import type { Model } from './model.ts';
+
+export interface SessionOptions {
+  /** Longest sequence the session may hold (default: the model's max_position_embeddings). */
+  readonly maxTokens?: number;
+}
+
+export interface FeedOptions {
+  /** Return logits of every fed token ([T, V]) instead of the last one ([V]). */
+  readonly allLogits?: boolean;
+  /** Intermediate-tensor hook, passed to the decoder. */
+  readonly tap?: TapFn;
+  /** Input embeddings [T, D] f32 replacing the token lookup for these tokens (vision). Kept for cache rebuilds. */
+  readonly embeddings?: Float32Array;
+}
+
+/** One fed chunk of the sequence (embeddings kept only when the caller supplied them). */
+interface Segment {
+  readonly tokens: readonly number[];
+  readonly embeddings?: Float32Array;
+}
+
+export class InferenceSession {
+  readonly cache: KvCache;
+  private segments: Segment[] = [];
+  private history: number[] = [];
+
+  constructor(
+    readonly model: Model,
+    opts: SessionOptions = {},
+  ) {
+    this.cache = model.createCache(opts.maxTokens ?? model.config.maxPositionEmbeddings);
+  }
+
+  /** Number of positions in the sequence so far. */
+  get length(): number {
+    return this.history.length;
+  }
+
+  /** The token ids fed so far. */
+  get tokens(): readonly number[] {
+    return this.history;
+  }
+
+  /**
+   * Appends tokens and returns their logits. Decodes incrementally with the cache, except that the
+   * first time the total length passes the variant's `rebuildCacheAbove`, the cache is dropped and the
+   * whole sequence re-run causally (HF Phi-3 generate(); equals a full recompute for Phi-3).
+   * @param tokens [T] ids, T >= 1, each in [0, V)
+   * @returns [V] f32 logits of the last token, or [T, V] f32 with `allLogits`
+   */
+  feed(tokens: readonly number[], opts: FeedOptions = {}): Float32Array {
+    const { vocabSize: V, hiddenSize: D } = this.model.config;
+    if (tokens.length === 0) throw new InvalidArgumentError('feed: no tokens');
+    for (const id of tokens) {
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new InvalidArgumentError(`token id ${id} is outside the vocabulary [0, ${V})`);
+    }
+    if (opts.embeddings !== undefined && opts.embeddings.length !== tokens.length * D) {
+      throw new InvalidArgumentError(`embeddings hold ${opts.embeddings.length} floats, expected ${tokens.length} × ${D}`);
+    }
+    const total = this.cache.length + tokens.length;
+    if (total > this.cache.maxTokens) {
+      throw new ContextLengthError(`sequence of ${total} tokens exceeds the context length of ${this.cache.maxTokens}`);
+    }
+    const segment: Segment = { tokens: [...tokens], embeddings: opts.embeddings?.slice() };
+    const threshold = this.model.decoder.rebuildCacheAbove;
+    const rebuild = threshold !== null && this.cache.length > 0 && this.cache.length <= threshold && total > threshold;
+    let logits: Float32Array;
+    if (rebuild) {
+      const all = [...this.segments, segment];
+      const ids = all.flatMap((s) => s.tokens);
+      const embeddings = all.some((s) => s.embeddings) ? concat(all.map((s) => s.embeddings ?? this.model.decoder.embed(s.tokens))) : undefined;
+      this.cache.truncate(0);
+      const full = this.model.forward(ids, this.cache, { allLogits: opts.allLogits, tap: opts.tap, embeddings });
+      logits = opts.allLogits ? full.subarray((ids.length - tokens.length) * V) : full;
+    } else {
+      logits = this.model.forward(tokens, this.cache, opts);
+    }
+    this.segments.push(segment);
+    this.history.push(...tokens);
+    return logits;
+  }
+
+  /** Forgets the whole sequence (the cache buffers are kept for reuse). */
+  reset(): void {
+    this.cache.truncate(0);
+    this.segments = [];
+    this.history = [];
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+/**
+ * WeightSource: a checkpoint's tensors by Hugging Face name, read lazily (one tensor at a time), so a
+ * model never holds two full copies of its weights. Implemented for safetensors folders here (single
+ * file or sharded with `model.safetensors.index.json`) and for GGUF in weights/gguf*.ts.
+ */
+import { denseMatrix, type WeightMatrix } from '@phi3/tensor';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, normalize, isAbsolute } from 'node:path';
+import { WeightsFormatError } from '../errors.ts';
+import { SafetensorsFile, type SafetensorsEntry } from './safetensors.ts';
+
+/** Name, shape and stored dtype of one tensor (dtype as the file names it: `F32`, `BF16`, `Q8_0`, …). */
+export interface TensorInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+/** Lazily readable tensors of one checkpoint, addressed by HF tensor name. */
+export interface WeightSource {
+  /** Where the weights come from (path), for messages. */
+  readonly description: string;
+  /** All tensor names. */
+  names(): string[];
+  has(name: string): boolean;
+  /** Shape and dtype without reading data. Throws WeightsFormatError when absent. */
+  info(name: string): TensorInfo;
+  /** Reads a tensor widened to f32 (a fresh array the caller owns). @returns [∏shape] f32 */
+  getF32(name: string): Float32Array;
+  /**
+   * Reads a 2-D weight as a matrix for `linearInto`: [rows = out, cols = in]. Safetensors gives dense
+   * f32; GGUF may keep quantized blocks. Throws WeightsFormatError when absent or not 2-D.
+   */
+  getMatrix(name: string): WeightMatrix;
+  /** Releases file handles. */
+  close(): void;
+}
+
+/**
+ * Reads `name` and checks its shape, naming the tensor and source on mismatch.
+ * @returns [∏shape] f32
+ */
+export function readTensor(src: WeightSource, name: string, shape: readonly number[]): Float32Array {
+  assertTensorShape(src, name, shape);
+  return src.getF32(name);
+}
+
+/** Reads a 2-D weight [rows, cols] as a matrix after checking its shape. */
+export function readMatrix(src: WeightSource, name: string, rows: number, cols: number): WeightMatrix {
+  assertTensorShape(src, name, [rows, cols]);
+  return src.getMatrix(name);
+}
+
+/** Throws WeightsFormatError unless tensor `name` exists with exactly `shape`. */
+export function assertTensorShape(src: WeightSource, name: string, shape: readonly number[]): void {
+  const actual = src.info(name).shape;
+  if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
+    throw new WeightsFormatError(`${src.description}: tensor "${name}" has shape [${actual.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+}
+
+/** Safetensors checkpoint: one file, or shards listed by an index's `weight_map`. */
+export class SafetensorsSource implements WeightSource {
+  private readonly byName = new Map<string, { file: SafetensorsFile; entry: SafetensorsEntry }>();
+
+  constructor(
+    readonly description: string,
+    private readonly files: readonly SafetensorsFile[],
+  ) {
+    for (const file of files) {
+      for (const entry of file.entries.values()) {
+        if (this.byName.has(entry.name)) {
+          this.close();
+          throw new WeightsFormatError(`${description}: tensor "${entry.name}" appears in more than one shard`);
+        }
+        this.byName.set(entry.name, { file, entry });
+      }
+    }
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const e = this.lookup(name).entry;
+    return { name, shape: e.shape, dtype: e.dtype };
+  }
+
+  getF32(name: string): Float32Array {
+    return this.lookup(name).file.readF32(name);
+  }
+
+  getMatrix(name: string): WeightMatrix {
+    const { shape } = this.lookup(name).entry;
+    if (shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${shape.join(', ')}])`);
+    return denseMatrix(this.getF32(name), shape[0], shape[1]);
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+
+  private lookup(name: string): { file: SafetensorsFile; entry: SafetensorsEntry } {
+    const hit = this.byName.get(name);
+    if (hit === undefined) throw new WeightsFormatError(`${this.description}: missing tensor "${name}"`);
+    return hit;
+  }
+}
+
+/**
+ * Opens the safetensors weights of a HF model folder: `model.safetensors.index.json` (sharded) if
+ * present, else `model.safetensors`. Every shard header is validated up front; data stays on disk.
+ */
+export function openSafetensorsFolder(dir: string): SafetensorsSource {
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  if (existsSync(indexPath)) return openShardedIndex(dir, indexPath);
+  const single = join(dir, 'model.safetensors');
+  if (!existsSync(single)) throw new WeightsFormatError(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  return new SafetensorsSource(single, [new SafetensorsFile(single)]);
+}
+
+function openShardedIndex(dir: string, indexPath: string): SafetensorsSource {
+  const fail = (msg: string): never => {
+    throw new WeightsFormatError(`${indexPath}: ${msg}`);
+  };
+  if (statSync(indexPath).size > 64 * 1024 * 1024) fail('index file is implausibly large');
+  let index: unknown;
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8'));
+  } catch {
+    fail('not valid JSON');
+  }
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('weight_map must be an object');
+  const shardNames = new Set<string>();
+  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== 'string' || shard === '' || isAbsolute(shard) || normalize(shard).startsWith('..')) {
+      fail(`weight_map["${name}"] is not a file name inside the model folder`);
+    }
+    shardNames.add(shard as string);
+  }
+  const files: SafetensorsFile[] = [];
+  try {
+    for (const shard of shardNames) files.push(new SafetensorsFile(join(dir, shard)));
+  } catch (err) {
+    for (const f of files) f.close();
+    throw err;
+  }
+  const source = new SafetensorsSource(indexPath, files);
+  for (const [name, shard] of Object.entries(map as Record<string, string>)) {
+    const hit = files.find((f) => f.path === join(dir, shard));
+    if (hit === undefined || !hit.entries.has(name)) {
+      source.close();
+      fail(`weight_map says "${name}" is in ${shard}, but that shard has no such tensor`);
+    }
+  }
+  return source;
+}
