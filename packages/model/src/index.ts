@@ -17,3 +17,4 @@ export * from './verify/verify.ts';
 export * from './verify/hooks.ts';
 export { FixtureError, readReference, type ReferenceCase, type ReferenceFile, type ReferenceGenerate } from './verify/reference.ts';
 export { formatVerifyReport } from './verify/format.ts';
+export * from './tokenizer/index.ts';

@@ -1,0 +1,129 @@
+/**
+ * Phi-3's SentencePiece-BPE tokenizer (Llama-2 vocabulary with byte fallback plus added tokens),
+ * independent of where the vocabulary came from: `spm-hf.ts` builds it from tokenizer.json (merge
+ * ranks), `spm-gguf.ts` from GGUF metadata (piece scores). Both give the same ids.
+ *
+ * encode (HF tokenizers with Phi-3's tokenizer.json; the README of fixtures/tokenizers spells it out):
+ *   1. split off added tokens (`<|user|>`, `<s>`, …) with their lstrip/rstrip rules;
+ *   2. each remaining text piece: normalizer Prepend('▁') + Replace(' ' → '▁'); no pre-tokenizer;
+ *   3. BPE over code points, a code point missing from the vocabulary becoming its UTF-8 bytes as
+ *      `<0xXX>` pieces (byte_fallback); byte pieces never merge.
+ */
+import { TokenizerError } from '../errors.ts';
+import { AddedTokenSplitter } from './added-tokens.ts';
+import { bpeMerge, type MergeRules } from './bpe.ts';
+import { decodeSentencePiece, SentencePieceStreamDecoder } from './detokenize.ts';
+import { resolveSpecials, type TokenizerSettings } from './settings.ts';
+import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import { utf8Bytes } from './unicode.ts';
+
+/** A SentencePiece-BPE vocabulary, whatever file it came from. */
+export interface SentencePieceModel {
+  /** id → vocabulary string of the model vocabulary (`▁the`, `<0x0A>`); holes allowed. */
+  readonly pieces: readonly (string | undefined)[];
+  /** Vocabulary string → id for every model piece (BPE starts from the single-code-point ones). */
+  readonly pieceIds: ReadonlyMap<string, number>;
+  /** How adjacent pieces merge (merge ranks or scores). */
+  readonly rules: MergeRules;
+  /** Tokens matched verbatim before BPE; their ids may also be model pieces (0, 1, 2). */
+  readonly addedTokens: readonly AddedToken[];
+  /** Total id count, including padding ids with no piece (GGUF `[PAD…]`). */
+  readonly vocabSize: number;
+}
+
+const SPACE_MARKER = '\u2581'; // ▁
+
+export class SentencePieceTokenizer implements Tokenizer {
+  readonly kind = 'sentencepiece-bpe' as const;
+  readonly vocabSize: number;
+  readonly bosId: number | undefined;
+  readonly eosId: number;
+  readonly stopIds: readonly number[];
+  readonly addBosByDefault: boolean;
+  readonly bosToken: string | undefined;
+  readonly eosToken: string;
+  readonly chatTemplate: string | undefined;
+  private readonly splitter: AddedTokenSplitter;
+  private readonly added = new Map<number, AddedToken>();
+  private readonly addedIds = new Map<string, number>();
+  private readonly byteIds: number[] = [];
+
+  constructor(private readonly model: SentencePieceModel, settings: TokenizerSettings) {
+    this.vocabSize = model.vocabSize;
+    for (const t of model.addedTokens) { this.added.set(t.id, t); this.addedIds.set(t.content, t.id); }
+    this.splitter = new AddedTokenSplitter(model.addedTokens);
+    for (let b = 0; b < 256; b++) {
+      const name = `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+      const id = model.pieceIds.get(name);
+      if (id === undefined) throw new TokenizerError(`byte-fallback piece ${name} is missing from the vocabulary`);
+      this.byteIds.push(id);
+    }
+    const specials = resolveSpecials(settings, (p) => this.pieceToId(p), (m) => new TokenizerError(m));
+    this.bosId = specials.bosId;
+    this.eosId = specials.eosId;
+    this.stopIds = specials.stopIds;
+    this.addBosByDefault = settings.addBosByDefault;
+    this.bosToken = settings.bosToken;
+    this.eosToken = settings.eosToken;
+    this.chatTemplate = settings.chatTemplate;
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const ids: number[] = [];
+    if (options.addBos) {
+      if (this.bosId === undefined) throw new TokenizerError('this tokenizer has no BOS token');
+      ids.push(this.bosId);
+    }
+    for (const segment of this.splitter.split(text)) {
+      if (segment.id !== undefined) ids.push(segment.id);
+      else for (const id of this.encodeTextPiece(segment.text)) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Normalizer + BPE for one non-empty text piece between added tokens. */
+  private encodeTextPiece(text: string): number[] {
+    const normalized = SPACE_MARKER + text.replaceAll(' ', SPACE_MARKER);
+    const symbols: number[] = [];
+    for (const ch of normalized) {
+      const id = this.model.pieceIds.get(ch);
+      if (id !== undefined) symbols.push(id);
+      else for (const b of utf8Bytes(ch)) symbols.push(this.byteIds[b]);
+    }
+    return bpeMerge(symbols, this.model.rules);
+  }
+
+  decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    const tokens: string[] = [];
+    for (const id of ids) {
+      const t = this.decodableString(id, options);
+      if (t !== undefined) tokens.push(t);
+    }
+    return decodeSentencePiece(tokens);
+  }
+
+  createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
+    return new SentencePieceStreamDecoder((id) => this.decodableString(id, options));
+  }
+
+  /** The string decode uses for an id, or undefined when decode skips it. */
+  private decodableString(id: number, options: DecodeOptions): string | undefined {
+    const added = this.added.get(id);
+    if (added) return options.skipSpecial && added.special ? undefined : added.content;
+    return this.model.pieces[id];
+  }
+
+  idToPiece(id: number): string {
+    const piece = this.added.get(id)?.content ?? this.model.pieces[id];
+    if (piece === undefined) throw new TokenizerError(`token id ${id} is not in the vocabulary (size ${this.vocabSize})`);
+    return piece;
+  }
+
+  pieceToId(piece: string): number | undefined {
+    return this.addedIds.get(piece) ?? this.model.pieceIds.get(piece);
+  }
+
+  isSpecial(id: number): boolean {
+    return this.added.get(id)?.special ?? false;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Phi-3-small's tokenizer: tiktoken byte-level BPE over the cl100k_base ranks, encoding the way
+ * `Phi3SmallTokenizer` calls tiktoken (`encode(text, allowed_special="all")`):
+ *   1. split off special tokens (leftmost match; no whitespace is stripped around them);
+ *   2. cut each remaining text into pieces with the cl100k pattern;
+ *   3. a piece whose UTF-8 bytes are a rank is that token; otherwise BPE over its bytes, merging the
+ *      adjacent pair whose concatenation has the lowest rank (tiktoken src/lib.rs byte_pair_merge).
+ */
+import { TokenizerError } from '../errors.ts';
+import { AddedTokenSplitter } from './added-tokens.ts';
+import { bpeMerge, type MergeRules } from './bpe.ts';
+import { CL100K_PATTERN } from './cl100k.ts';
+import { ByteStreamDecoder, decodeByteTokens } from './detokenize.ts';
+import { resolveSpecials, type TokenizerSettings } from './settings.ts';
+import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import { isAscii, utf8Bytes } from './unicode.ts';
+
+/**
+ * Parses a `.tiktoken` rank file: one `base64(bytes) rank` per line.
+ * @returns rank → the token's bytes as a latin1 string (one char per byte, a cheap Map key)
+ */
+export function parseTiktokenRanks(text: string, file: string): string[] {
+  const tokens: string[] = [];
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    if (line === '') continue;
+    const space = line.indexOf(' ');
+    const rank = Number(line.slice(space + 1));
+    if (space <= 0 || !Number.isInteger(rank) || rank < 0 || rank > 10_000_000 || tokens[rank] !== undefined) {
+      throw new TokenizerError(`${file}:${lineNo}: expected 'base64 rank', got '${line.slice(0, 60)}'`);
+    }
+    tokens[rank] = Buffer.from(line.slice(0, space), 'base64').toString('latin1');
+  }
+  if (tokens.length < 256) throw new TokenizerError(`${file}: only ${tokens.length} ranks, not a tiktoken rank file`);
+  return tokens;
+}
+
+/** tiktoken merging: the pair's rank is the rank of its concatenated bytes, which is also the merged id. */
+class RankRules implements MergeRules {
+  constructor(private readonly tokenBytes: readonly string[], private readonly ranks: ReadonlyMap<string, number>) {}
+
+  pairRank(left: number, right: number): number {
+    return this.ranks.get(this.tokenBytes[left] + this.tokenBytes[right]) ?? Infinity;
+  }
+
+  pairResult(left: number, right: number): number {
+    return this.pairRank(left, right);
+  }
+}
+
+function latin1ToBytes(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+export class TiktokenTokenizer implements Tokenizer {
+  readonly kind = 'tiktoken' as const;
+  readonly vocabSize: number;
+  readonly bosId: number | undefined;
+  readonly eosId: number;
+  readonly stopIds: readonly number[];
+  readonly addBosByDefault: boolean;
+  readonly bosToken: string | undefined;
+  readonly eosToken: string;
+  readonly chatTemplate: string | undefined;
+  private readonly ranks = new Map<string, number>();
+  private readonly rules: RankRules;
+  private readonly splitter: AddedTokenSplitter;
+  private readonly specialById = new Map<number, string>();
+  private readonly specialIds: ReadonlyMap<string, number>;
+  private readonly bytesById: (Uint8Array | undefined)[] = [];
+
+  /**
+   * @param tokenBytes rank → token bytes as latin1 (parseTiktokenRanks)
+   * @param specials   special-token string → id
+   */
+  constructor(tokenBytes: readonly string[], specials: ReadonlyMap<string, number>, settings: TokenizerSettings) {
+    tokenBytes.forEach((bytes, rank) => this.ranks.set(bytes, rank));
+    for (let b = 0; b < 256; b++) {
+      if (!this.ranks.has(String.fromCharCode(b))) throw new TokenizerError(`rank file has no token for byte ${b}`);
+    }
+    this.rules = new RankRules(tokenBytes, this.ranks);
+    this.specialIds = specials;
+    const added: AddedToken[] = [];
+    for (const [content, id] of specials) {
+      if (tokenBytes[id] !== undefined) throw new TokenizerError(`special token ${content} reuses rank ${id}`);
+      this.specialById.set(id, content);
+      added.push({ id, content, lstrip: false, rstrip: false, special: true });
+    }
+    this.splitter = new AddedTokenSplitter(added);
+    tokenBytes.forEach((bytes, id) => (this.bytesById[id] = latin1ToBytes(bytes)));
+    for (const [id, content] of this.specialById) this.bytesById[id] = utf8Bytes(content);
+    this.vocabSize = this.bytesById.length;
+    const specialsResolved = resolveSpecials(settings, (p) => this.pieceToId(p), (m) => new TokenizerError(m));
+    this.bosId = specialsResolved.bosId;
+    this.eosId = specialsResolved.eosId;
+    this.stopIds = specialsResolved.stopIds;
+    this.addBosByDefault = settings.addBosByDefault;
+    this.bosToken = settings.bosToken;
+    this.eosToken = settings.eosToken;
+    this.chatTemplate = settings.chatTemplate;
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const ids: number[] = [];
+    if (options.addBos) {
+      if (this.bosId === undefined) throw new TokenizerError('this tokenizer has no BOS token');
+      ids.push(this.bosId);
+    }
+    for (const segment of this.splitter.split(text)) {
+      if (segment.id !== undefined) {
+        ids.push(segment.id);
+        continue;
+      }
+      for (const match of segment.text.matchAll(CL100K_PATTERN)) {
+        const piece = match[0];
+        // ASCII text is its own latin1 byte string; anything else goes through UTF-8 first.
+        const bytes = isAscii(piece) ? piece : Buffer.from(utf8Bytes(piece)).toString('latin1');
+        const rank = this.ranks.get(bytes);
+        if (rank !== undefined) ids.push(rank);
+        else for (const id of this.mergeBytes(bytes)) ids.push(id);
+      }
+    }
+    return ids;
+  }
+
+  private mergeBytes(bytes: string): number[] {
+    const symbols: number[] = [];
+    for (let i = 0; i < bytes.length; i++) symbols.push(this.ranks.get(bytes[i])!); // all 256 bytes are ranks
+    return bpeMerge(symbols, this.rules);
+  }
+
+  decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    const tokens: Uint8Array[] = [];
+    for (const id of ids) {
+      const bytes = this.decodableBytes(id, options);
+      if (bytes) tokens.push(bytes);
+    }
+    return decodeByteTokens(tokens);
+  }
+
+  createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
+    return new ByteStreamDecoder((id) => this.decodableBytes(id, options));
+  }
+
+  private decodableBytes(id: number, options: DecodeOptions): Uint8Array | undefined {
+    if (options.skipSpecial && this.specialById.has(id)) return undefined;
+    return this.bytesById[id];
+  }
+
+  idToPiece(id: number): string {
+    const bytes = this.bytesById[id];
+    if (bytes === undefined) throw new TokenizerError(`token id ${id} is not in the vocabulary (size ${this.vocabSize})`);
+    return this.specialById.get(id) ?? decodeByteTokens([bytes]);
+  }
+
+  pieceToId(piece: string): number | undefined {
+    return this.specialIds.get(piece) ?? this.ranks.get(Buffer.from(utf8Bytes(piece)).toString('latin1'));
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialById.has(id);
+  }
+}
