@@ -8,6 +8,7 @@ import { UnsupportedModelError } from '../errors.ts';
 import type { VerifyHook } from '../verify/hooks.ts';
 import type { WeightSource } from '../weights/source.ts';
 import { phi3Variant } from './phi3.ts';
+import { phi3VisionVariant } from './phi3-vision.ts';
 import { phi3SmallVariant } from './phi3-small.ts';
 
 /** What a variant file exports for the registry. */
@@ -25,6 +26,7 @@ export interface VariantModule<C extends ModelConfig = ModelConfig> {
 
 const VARIANTS: readonly VariantModule[] = [
   phi3Variant,
+  phi3VisionVariant,
   phi3SmallVariant,
 ];
 

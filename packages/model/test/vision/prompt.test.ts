@@ -1,26 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildVisionInputIds, checkImageTags, imagePositions, splitImageTags, withImageTags, type ChunkTokenizer } from '../../src/vision/prompt.ts';
+import { buildVisionInputIds, checkImageTags, imagePositions, splitImageTags, withImageTags } from '../../src/vision/prompt.ts';
+import { toyTokenizer } from './toy-tokenizer.ts';
 import { ImageError } from '../../src/errors.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../../fixtures/phi3v-tiny');
 const reference = JSON.parse(readFileSync(join(FIXTURE, 'reference.json'), 'utf8')) as {
   cases: { name: string; prompt: string; num_img_tokens: number[]; input_ids: number[] }[];
-};
-
-/** The fixture's toy tokenizer (phi3v-notes.md §8): <s> = 1, byte b → 3 + b, Phi-3 specials 32000+k → 500+k. */
-const toyTokenizer: ChunkTokenizer = {
-  addBosByDefault: true,
-  encode(text, options) {
-    const specials: Record<string, number> = { '<|endoftext|>': 500, '<|assistant|>': 501, '<|system|>': 506, '<|end|>': 507, '<|user|>': 510 };
-    const ids = options?.addBos ? [1] : [];
-    for (const part of text.split(/(<\|[a-z]+\|>)/)) {
-      if (part in specials) ids.push(specials[part]);
-      else for (const b of Buffer.from(part, 'utf8')) ids.push(3 + b);
-    }
-    return ids;
-  },
 };
 
 describe('buildVisionInputIds', () => {
