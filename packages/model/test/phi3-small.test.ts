@@ -9,6 +9,7 @@ import {
   FLOAT32_LOWEST, isDenseAttentionLayer, phi3SmallRopeParams, splitGroupedQkv,
 } from '../src/variants/phi3-small.ts';
 import { ConfigReader } from '../src/config.ts';
+import { ContextLengthError } from '../src/errors.ts';
 import { verifyFixture } from '../src/verify/verify.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/${name}`, import.meta.url));
@@ -129,6 +130,8 @@ describe('phi3small pieces', () => {
     expect(params(33).scale).toBe(1.1875); // long_mscale
     expect(params(32).invFreq[7]).toBeCloseTo(1 / (3 * 1e6 ** (14 / 16)), 12); // short_factor[7] = 3
     expect(params(33).invFreq[7]).toBeCloseTo(1 / (24 * 1e6 ** (14 / 16)), 12); // long_factor[7] = 24
+    expect(params(255).scale).toBe(1.1875);
+    expect(() => params(256)).toThrow(ContextLengthError); // HF asserts T < max_position_embeddings
   });
 
   test('plain RoPE folds rope_position_scale into the frequencies', () => {

@@ -14,6 +14,7 @@
  */
 import { gatherMatrixRowsInto, layerNormInto, linearInto, type WeightMatrix } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
+import { ContextLengthError } from '../errors.ts';
 import { attentionInto, type AttentionLayout } from '../layers/attention.ts';
 import { blocksparseAttentionInto } from '../layers/blocksparse-kernel.ts';
 import { gegluMlp, type GegluMlpWeights } from '../layers/geglu.ts';
@@ -81,7 +82,8 @@ export function splitGroupedQkv(qkv: Float32Array, T: number, layout: AttentionL
  * The rotary parameters of a forward that sees `totalLength` positions (HF positional_embedding.py).
  * Plain RoPE: angle = position · rope_position_scale · base^(−2i/Dh). LongRoPE: short factors and
  * short_mscale while totalLength <= original_max, long factors and long_mscale when strictly past it
- * (rope_position_scale is ignored there). Both cos and sin carry the mscale.
+ * (rope_position_scale is ignored there). Both cos and sin carry the mscale. The long table serves
+ * totals below max_position_embeddings only (ContextLengthError otherwise, as HF asserts).
  */
 export function phi3SmallRopeParams(c: Phi3SmallConfig): (totalLength: number) => RopeParams {
   const s = c.ropeScaling;
@@ -92,7 +94,14 @@ export function phi3SmallRopeParams(c: Phi3SmallConfig): (totalLength: number) =
   }
   const short: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeBase, s.shortFactor), scale: s.shortMscale };
   const long: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeBase, s.longFactor), scale: s.longMscale };
-  return (totalLength) => (totalLength > s.originalMaxPositionEmbeddings ? long : short);
+  return (totalLength) => {
+    if (totalLength <= s.originalMaxPositionEmbeddings) return short;
+    // positional_embedding.py asserts seq_len < max_position_embeddings on the long branch.
+    if (totalLength >= c.maxPositionEmbeddings) {
+      throw new ContextLengthError(`phi3small LongRoPE supports fewer than ${c.maxPositionEmbeddings} positions (got ${totalLength})`);
+    }
+    return long;
+  };
 }
 
 interface LayerNormWeights {
