@@ -85,25 +85,23 @@ export function quickGeluInto(out: Float32Array, x: Float32Array): void {
 }
 
 /**
- * The error function to double precision (JS has no Math.erf). |x| < 3: Maclaurin series
- * erf x = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)); |x| >= 3: the continued fraction for erfc
- * (Abramowitz & Stegun 7.1.14), evaluated backwards; beyond |x| = 6 erf is ±1 in double.
+ * The error function to double precision (JS has no Math.erf). |x| < 3: the all-positive series
+ * erf x = 2/√π · e^(−x²) · Σ 2^n x^(2n+1) / (1·3·…·(2n+1)) (A&S 7.1.6, no cancellation);
+ * |x| >= 3: the continued fraction for erfc (A&S 7.1.14) evaluated backwards; beyond 6 erf is ±1.
  */
 export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
+  if (Number.isNaN(x) || x === 0) return x; // keeps the sign of ±0
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x);
   if (ax < 3) {
     const x2 = x * x;
-    let term = x; // (-1)^n x^(2n+1) / n!
-    let sum = x;
-    for (let n = 1; n < 100; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    let term = ax; // 2^n x^(2n+1) / (2n+1)!!
+    let sum = ax;
+    for (let n = 1; n < 200 && term > 1e-17 * sum; n++) {
+      term *= (2 * x2) / (2 * n + 1);
+      sum += term;
     }
-    return (2 / Math.sqrt(Math.PI)) * sum;
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
   }
   // erfc(a) = e^(-a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + ...)))))
   let f = ax;

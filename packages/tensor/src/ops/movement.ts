@@ -22,14 +22,12 @@ export function transposeInto(out: Float32Array, x: Float32Array, rows: number, 
  * @param out   [T, D] f32 (written)
  * @param table [V, D] f32
  * @param ids   [T] integer row indices, each in [0, V)
- * @param D     row length
+ * @param D     row length (>= 1)
  */
 export function gatherRowsInto(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, D: number): void {
-  assertDim(D, 'gatherRowsInto D');
-  if (D === 0 ? table.length !== 0 : table.length % D !== 0) {
-    throw new ShapeError(`gatherRowsInto: table length ${table.length} is not a multiple of D=${D}`);
-  }
-  const V = D === 0 ? 0 : table.length / D;
+  if (!Number.isSafeInteger(D) || D < 1) throw new ShapeError(`gatherRowsInto: D must be a positive integer, got ${D}`);
+  if (table.length % D !== 0) throw new ShapeError(`gatherRowsInto: table length ${table.length} is not a multiple of D=${D}`);
+  const V = table.length / D;
   assertLength(out, ids.length * D, 'gatherRowsInto out');
   for (let t = 0; t < ids.length; t++) {
     const id = ids[t];
