@@ -169,6 +169,7 @@ export class ConfigReader {
   }
 
   private fail(key: string, value: unknown, expected: string): never {
+    if (value === undefined || value === null) throw this.error(key, `is missing (expected ${expected})`);
     const shown = JSON.stringify(value) ?? 'undefined';
     throw this.error(key, `must be ${expected} (got ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown})`);
   }

@@ -161,3 +161,48 @@ function openShardedIndex(dir: string, indexPath: string): SafetensorsSource {
   }
   return source;
 }
+
+/**
+ * Tensors already in memory (tests, random-weight benchmarks). Shapes are checked against data length.
+ */
+export class InMemorySource implements WeightSource {
+  private readonly tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+
+  /** @param tensors name → [shape, data ∏shape f32] */
+  constructor(tensors: Iterable<[string, readonly number[], Float32Array]>, readonly description = 'in-memory weights') {
+    for (const [name, shape, data] of tensors) {
+      if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new WeightsFormatError(`${description}: tensor "${name}" data does not match shape [${shape.join(', ')}]`);
+      this.tensors.set(name, { shape, data });
+    }
+  }
+
+  names(): string[] {
+    return [...this.tensors.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    return { name, shape: this.lookup(name).shape, dtype: 'F32' };
+  }
+
+  getF32(name: string): Float32Array {
+    return this.lookup(name).data.slice();
+  }
+
+  getMatrix(name: string): WeightMatrix {
+    const { shape } = this.lookup(name);
+    if (shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D`);
+    return denseMatrix(this.getF32(name), shape[0], shape[1]);
+  }
+
+  close(): void {}
+
+  private lookup(name: string): { shape: readonly number[]; data: Float32Array } {
+    const hit = this.tensors.get(name);
+    if (hit === undefined) throw new WeightsFormatError(`${this.description}: missing tensor "${name}"`);
+    return hit;
+  }
+}
