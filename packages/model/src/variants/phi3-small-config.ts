@@ -138,7 +138,7 @@ function parseLongRope(r: ConfigReader, headDim: number, maxPositions: number): 
 export function parsePhi3SmallConfig(r: ConfigReader): Phi3SmallConfig {
   const hiddenSize = r.int('hidden_size');
   const nHeads = r.int('num_attention_heads');
-  const nKvHeads = r.int('num_key_value_heads');
+  const nKvHeads = r.int('num_key_value_heads', 8); // Phi3SmallConfig default
   if (hiddenSize % nHeads !== 0) throw r.error('num_attention_heads', `(${nHeads}) must divide hidden_size (${hiddenSize})`);
   if (nHeads % nKvHeads !== 0) throw r.error('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
   const headDim = hiddenSize / nHeads;
