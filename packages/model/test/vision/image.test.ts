@@ -13,7 +13,44 @@ function rgbaPng(width: number, height: number, pixel: (x: number, y: number) =>
   return PNG.sync.write(png);
 }
 
+/** CRC-32 of PNG chunks (ISO 3309), for hand-built chunks. */
+function crc32(bytes: Uint8Array): number {
+  let crc = -1;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+/** Inserts a chunk right after IHDR (offset 33). */
+function withChunk(png: Buffer, type: string, data: number[]): Buffer {
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  chunk.write(type, 4, 'latin1');
+  Buffer.from(data).copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
+  return Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]);
+}
+
 describe('decodeImage', () => {
+  it('ignores a tRNS colour key like PIL convert("RGB") (pngjs alone would zero those pixels)', () => {
+    const png = new PNG({ width: 2, height: 1 });
+    png.data.set([10, 20, 30, 255, 40, 50, 60, 255]);
+    const rgb = PNG.sync.write(png, { colorType: 2 });
+    const keyed = withChunk(rgb, 'tRNS', [0, 10, 0, 20, 0, 30]); // 16-bit R, G, B of the transparent colour
+    expect(PNG.sync.read(keyed).data[3]).toBe(0); // the key is really there
+    expect(Array.from(decodeImage(keyed, 'k.png').data)).toEqual([10, 20, 30, 40, 50, 60]);
+  });
+
+  it('keeps the high byte of 16-bit colour PNGs (Pillow unpacks RGB;16B so)', () => {
+    const png = new PNG({ width: 2, height: 1, bitDepth: 16 });
+    (png as unknown as { data: Uint16Array }).data = new Uint16Array([0x1234, 0xff00, 0x80ff, 65535, 0x0100, 0x00ff, 0x7f80, 65535]);
+    const bytes = PNG.sync.write(png, { bitDepth: 16, colorType: 2, inputColorType: 6 });
+    expect(Array.from(decodeImage(bytes, 'd.png').data)).toEqual([0x12, 0xff, 0x80, 0x01, 0x00, 0x7f]);
+  });
+
+
   it('decodes an RGBA PNG to RGB and drops alpha like PIL convert("RGB")', () => {
     const bytes = rgbaPng(3, 2, (x, y) => [x * 50, y * 100, 7, x === 0 ? 0 : 128]);
     const img = decodeImage(bytes, 'a.png');
