@@ -18,3 +18,4 @@ export * from './verify/hooks.ts';
 export { FixtureError, readReference, type ReferenceCase, type ReferenceFile, type ReferenceGenerate } from './verify/reference.ts';
 export { formatVerifyReport } from './verify/format.ts';
 export * from './tokenizer/index.ts';
+export type { Phi3SmallConfig, Phi3SmallLongRope } from './variants/phi3-small-config.ts';
