@@ -88,6 +88,38 @@ export class InferenceSession {
     return logits;
   }
 
+  /** Longest sequence this session can hold. */
+  get maxTokens(): number {
+    return this.cache.maxTokens;
+  }
+
+  /**
+   * Keeps the first n positions and forgets the rest (chat reuses a shared prompt prefix). If the
+   * cache already carries long-rotated keys from a LongRoPE rebuild but n is back below the switch,
+   * the prefix is recomputed, so the state always equals feeding those n tokens afresh.
+   */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    const { hiddenSize: D } = this.model.config;
+    const kept: Segment[] = [];
+    let count = 0;
+    for (const s of this.segments) {
+      if (count >= n) break;
+      const take = Math.min(s.tokens.length, n - count);
+      kept.push(take === s.tokens.length ? s : { tokens: s.tokens.slice(0, take), embeddings: s.embeddings?.slice(0, take * D) });
+      count += take;
+    }
+    const threshold = this.model.decoder.rebuildCacheAbove;
+    if (threshold !== null && this.cache.length > threshold && n <= threshold) {
+      this.reset();
+      for (const s of kept) this.feed(s.tokens, { embeddings: s.embeddings });
+      return;
+    }
+    this.cache.truncate(n);
+    this.segments = kept;
+    this.history = this.history.slice(0, n);
+  }
+
   /** Forgets the whole sequence (the cache buffers are kept for reuse). */
   reset(): void {
     this.cache.truncate(0);

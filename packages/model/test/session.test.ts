@@ -69,6 +69,28 @@ describe('incremental decoding with the KV cache', () => {
   });
 });
 
+describe('InferenceSession.truncate', () => {
+  it('leaves the same state as feeding the kept prefix afresh, also across the LongRoPE switch', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 15 }), (seed, n, keepRaw) => {
+        const keep = Math.min(keepRaw, n - 1);
+        const model = randomPhi3Model({ seed, originalMax: 8, maxPositions: 32 });
+        const tokens = randomTokens(n, V, seed);
+        const next = randomTokens(2, V, seed + 1);
+        const s = new InferenceSession(model);
+        s.feed(tokens.slice(0, 3));
+        if (n > 3) s.feed(tokens.slice(3));
+        s.truncate(keep);
+        expect(s.tokens).toEqual(tokens.slice(0, keep));
+        const fresh = new InferenceSession(model);
+        fresh.feed(tokens.slice(0, keep));
+        expect(maxAbsDiff(s.feed(next, { allLogits: true }), fresh.feed(next, { allLogits: true }))).toBeLessThan(1e-4);
+      }),
+      { seed: 5, numRuns: 30 },
+    );
+  });
+});
+
 describe('grouped-query attention', () => {
   it('with kv heads replicated per group equals multi-head attention', () => {
     fc.assert(
