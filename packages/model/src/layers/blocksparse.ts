@@ -1,6 +1,6 @@
 /**
- * Phi-3-small block-sparse attention: the "local blocks + vertical stripes" pattern and a kernel
- * that visits only the key blocks the pattern allows.
+ * Phi-3-small block-sparse attention, part 1: the "local blocks + vertical stripes" pattern, the
+ * per-query-block list of allowed key blocks the kernel walks, and the shared argument checks.
  *
  * Pattern (HF remote code `triton_flash_blocksparse_attn.py::_get_sparse_attn_mask`, confirmed in
  * fixtures/phi3small-notes.md §4.6), for query head `h`, absolute query position `p`, key `j`,
