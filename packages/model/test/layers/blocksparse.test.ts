@@ -7,6 +7,7 @@ import {
 } from '../../src/layers/blocksparse.ts';
 import { blocksparseAttentionInto } from '../../src/layers/blocksparse-kernel.ts';
 import { blocksparseMask, denseMaskedAttentionRefInto } from '../../src/layers/blocksparse-reference.ts';
+import { attentionInto } from '../../src/layers/attention.ts';
 
 const SEED = { seed: 20261129 };
 
@@ -186,6 +187,24 @@ describe('blocksparseAttentionInto (sparse) vs denseMaskedAttentionRefInto', () 
       const sparse = new Float32Array(q.length);
       blocksparseAttentionInto(sparse, q, k, v, layout, dims, scale);
       expect(maxAbsDiff(sparse, expected)).toBeLessThan(1e-5);
+    },
+  );
+  test.prop([caseArb], { ...SEED, numRuns: 60 })(
+    'agrees with the shared masked attention (layers/attention.ts) given the same token mask',
+    (c) => {
+      const { layout, Dh, pos0, T, scale, seed } = c;
+      const H = layout.nHeads;
+      const S = pos0 + T;
+      const q = randomArray(T * H * Dh, seed);
+      const k = randomArray(S * layout.Hkv * Dh, seed + 1);
+      const v = randomArray(S * layout.Hkv * Dh, seed + 2);
+      const sparse = new Float32Array(q.length);
+      const shared = new Float32Array(q.length);
+      blocksparseAttentionInto(sparse, q, k, v, layout, { T, pos0, H, Hkv: layout.Hkv, Dh }, scale);
+      attentionInto(shared, q, k, v, pos0, T, { nHeads: H, nKvHeads: layout.Hkv, headDim: Dh }, scale, {
+        window: null, allows: (h, i, j) => isAllowed(layout, h, i, j),
+      });
+      expect(maxAbsDiff(sparse, shared)).toBeLessThan(1e-5); // the shared kernel rounds scores to f32
     },
   );
 });
