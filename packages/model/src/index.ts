@@ -19,3 +19,8 @@ export { FixtureError, readReference, type ReferenceCase, type ReferenceFile, ty
 export { formatVerifyReport } from './verify/format.ts';
 export * from './tokenizer/index.ts';
 export type { Phi3SmallConfig, Phi3SmallLongRope } from './variants/phi3-small-config.ts';
+export * from './weights/gguf-model.ts';
+export * from './weights/quantize.ts';
+export * from './vision/vision-prompt.ts';
+export { withImageTags, splitImageTags, type ChunkTokenizer } from './vision/prompt.ts';
+export { readImage, decodeImage, type RgbImage } from './vision/image.ts';

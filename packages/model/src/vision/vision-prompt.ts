@@ -4,6 +4,7 @@
  * the input embeddings (processing_phi3_v.py + `Phi3ImageEmbedding.forward`).
  */
 import type { Model } from '../model.ts';
+import type { InferenceSession } from '../session.ts';
 import { ImageError } from '../errors.ts';
 import type { Phi3VDecoder } from '../variants/phi3-vision.ts';
 import type { ImageEmbeddingResult } from './image-embedding.ts';
@@ -83,4 +84,23 @@ export function prepareVisionPrompt(model: Model, tokenizer: ChunkTokenizer, tex
   const images = prepareImages(model, imagePaths.map((path) => ({ label: path, image: readImage(path) })));
   const inputIds = buildVisionInputIds(text, tokenizer, images.map((im) => im.processed.numImgTokens));
   return { inputIds, ...spliceImageEmbeddings(model, inputIds, images), images };
+}
+
+/**
+ * Adapts a session for the generation loop (`generate()` calls `feed(promptIds)` then one token at a
+ * time): the feed of exactly `prompt.tokens` — the first one — carries the prompt's image embeddings.
+ * Later feeds (generated tokens, follow-up chat turns) are plain token feeds.
+ */
+export function visionLogitsSession(session: InferenceSession, prompt: VisionPrompt): { feed(tokens: readonly number[]): Float32Array } {
+  let pending: VisionPrompt | null = prompt;
+  return {
+    feed(tokens) {
+      const p = pending;
+      if (p !== null && tokens.length === p.tokens.length && tokens.every((id, i) => id === p.tokens[i])) {
+        pending = null;
+        return session.feed(tokens, { embeddings: p.embeddings });
+      }
+      return session.feed(tokens);
+    },
+  };
 }

@@ -7,7 +7,9 @@ import { loadModel } from '../../src/model.ts';
 import { InferenceSession } from '../../src/session.ts';
 import { parsePhi3VConfig } from '../../src/variants/phi3-vision.ts';
 import { verifyFixture } from '../../src/verify/verify.ts';
-import { prepareVisionPrompt } from '../../src/vision/vision-prompt.ts';
+import { prepareVisionPrompt, visionLogitsSession } from '../../src/vision/vision-prompt.ts';
+import { generate } from '../../src/generate/generate.ts';
+import { DEFAULT_SAMPLING } from '../../src/generate/sampling.ts';
 import { toyTokenizer as toy } from './toy-tokenizer.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../../fixtures');
@@ -94,6 +96,23 @@ describe('prepareVisionPrompt', () => {
     let diff = 0;
     for (let i = 0; i < 512; i++) diff = Math.max(diff, Math.abs(last[i] - want[i]));
     expect(diff).toBeLessThan(1e-4);
+  });
+
+  it('drives the generation loop: greedy tokens of greedy_gradient_2x2 from text + image file', async () => {
+    const ref = JSON.parse(readFileSync(join(FIXTURE, 'reference.json'), 'utf8'));
+    const g = ref.generate.find((x: { name: string }) => x.name === 'greedy_gradient_2x2');
+    const c = ref.cases.find((x: { name: string }) => x.name === g.case);
+    const prompt = prepareVisionPrompt(model, toy, c.prompt, c.images.map((f: string) => join(FIXTURE, f)));
+    expect(prompt.inputIds).toEqual(g.prompt_ids);
+    const session = visionLogitsSession(new InferenceSession(model), prompt);
+    const tokens: number[] = [];
+    const text = { push: () => '', flush: () => '' };
+    const request = {
+      promptIds: prompt.tokens, maxNewTokens: g.max_new_tokens, contextLength: 4096,
+      sampling: DEFAULT_SAMPLING, eosIds: new Set<number>(),
+    };
+    for await (const step of generate(session, text, request)) tokens.push(step.token);
+    expect(tokens).toEqual(g.expected_ids);
   });
 
   it('fails with one-line ImageErrors for tags without images, bad files and non-vision models', () => {
