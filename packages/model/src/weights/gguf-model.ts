@@ -1,0 +1,57 @@
+/**
+ * Opening a GGUF model file: header → ModelConfig (gguf-config.ts) + a WeightSource that speaks HF
+ * tensor names (gguf-source.ts). `loadModel` hands both to `buildModel`, so GGUF and safetensors
+ * checkpoints run through the same variant code.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { ModelConfig } from '../config.ts';
+import { UnsupportedModelError } from '../errors.ts';
+import { fileByteSource } from './gguf-cursor.ts';
+import { parseGgufHeader, ggufString, type GgufHeader } from './gguf.ts';
+import { phi3ConfigFromGguf } from './gguf-config.ts';
+import { phi3TensorNames } from './gguf-names.ts';
+import { GgufSource, readGgufTensorF32 } from './gguf-source.ts';
+import type { WeightSource } from './source.ts';
+
+/** True when `path` is a regular file starting with the GGUF magic (whatever its extension). */
+export function isGgufFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    const fd = openSync(path, 'r');
+    try {
+      const magic = new Uint8Array(4);
+      return readSync(fd, magic, 0, 4, 0) === 4 && new TextDecoder().decode(magic) === 'GGUF';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** A GGUF checkpoint opened for inference: its config, weights (by HF name) and parsed header. */
+export interface GgufCheckpoint {
+  readonly config: ModelConfig;
+  readonly weights: WeightSource;
+  readonly header: GgufHeader;
+}
+
+/**
+ * Opens a GGUF model file: validates the header against the file size, maps the metadata to a
+ * config and exposes the tensors under HF names. Tensor data stays on disk until a weight is read.
+ * @throws WeightsFormatError (bad file), ConfigError (bad metadata), UnsupportedModelError (architecture)
+ */
+export function openGgufCheckpoint(path: string): GgufCheckpoint {
+  const file = fileByteSource(path);
+  try {
+    const header = parseGgufHeader(file, path);
+    const arch = ggufString(header.metadata, 'general.architecture');
+    if (arch !== 'phi3') throw new UnsupportedModelError(`${path}: GGUF architecture "${arch}" is not supported (supported: phi3)`);
+    const config = phi3ConfigFromGguf(header, path, (t) => readGgufTensorF32(file, t, path));
+    const weights = new GgufSource(path, file, header, phi3TensorNames(config.nLayers));
+    return { config, weights, header };
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+}

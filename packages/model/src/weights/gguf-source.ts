@@ -1,0 +1,96 @@
+/**
+ * WeightSource over a GGUF file: answers Hugging Face tensor names (translated through
+ * gguf-names.ts) so the shared variant code loads GGUF unchanged. Tensors are read lazily, one at
+ * a time; 2-D weights in F16/BF16/Q* stay in their GGUF bytes inside a WeightMatrix and are
+ * multiplied block by block, never expanded to f32.
+ */
+import { blockFormat, denseMatrix, isQuantFormat, quantizedMatrix, type QuantFormatName, type WeightMatrix } from '@phi3/tensor';
+import { WeightsFormatError } from '../errors.ts';
+import type { ByteSource } from './gguf-cursor.ts';
+import type { GgufHeader, GgufTensorInfo } from './gguf.ts';
+import { GgmlType } from './gguf-types.ts';
+import type { TensorNamePair } from './gguf-names.ts';
+import type { TensorInfo, WeightSource } from './source.ts';
+
+/**
+ * Reads one tensor's raw bytes and widens them to f32.
+ * @returns [nElements] f32 (a fresh array)
+ * @throws WeightsFormatError for ggml types we cannot decode (IQ*, Q2_K, Q3_K, ...)
+ */
+export function readGgufTensorF32(file: ByteSource, t: GgufTensorInfo, label: string): Float32Array {
+  const bytes = file.read(t.offset, t.byteLength);
+  if (t.type === GgmlType.F32) {
+    // Copy into a fresh, aligned buffer (tensor offsets are only 32-byte aligned within the file).
+    return new Float32Array(bytes.slice().buffer, 0, t.nElements);
+  }
+  const out = new Float32Array(t.nElements);
+  blockFormat(decodableFormat(t, label)).dequantizeRowInto(out, 0, bytes, 0, t.nElements);
+  return out;
+}
+
+/** Our BlockFormat name for a GGUF tensor type ('q4_k', 'f16', ...), or a WeightsFormatError. */
+function decodableFormat(t: GgufTensorInfo, label: string): QuantFormatName {
+  const name = t.typeName.toLowerCase();
+  if (!isQuantFormat(name)) {
+    throw new WeightsFormatError(`${label}: tensor "${t.name}" has type ${t.typeName}, which phi3.ts cannot decode (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)`);
+  }
+  return name;
+}
+
+/** A GGUF file's tensors under their HF names. */
+export class GgufSource implements WeightSource {
+  private readonly byHfName = new Map<string, GgufTensorInfo>();
+
+  /**
+   * @param names the HF ↔ GGUF name table of the file's architecture; GGUF tensors it does not
+   *              list (e.g. rope factors, read into the config instead) are not exposed
+   */
+  constructor(
+    readonly description: string,
+    private readonly file: ByteSource,
+    header: GgufHeader,
+    names: readonly TensorNamePair[],
+  ) {
+    const byGguf = new Map(header.tensors.map((t) => [t.name, t]));
+    for (const { hf, gguf } of names) {
+      const t = byGguf.get(gguf);
+      if (t !== undefined) this.byHfName.set(hf, t);
+    }
+  }
+
+  names(): string[] {
+    return [...this.byHfName.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.byHfName.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.lookup(name);
+    return { name, shape: t.shape, dtype: t.typeName };
+  }
+
+  getF32(name: string): Float32Array {
+    return readGgufTensorF32(this.file, this.lookup(name), this.description);
+  }
+
+  /** [rows, cols] = [ne[1], ne[0]]; F32 dense, everything else kept in its GGUF block bytes. */
+  getMatrix(name: string): WeightMatrix {
+    const t = this.lookup(name);
+    if (t.shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${t.shape.join(', ')}])`);
+    const [rows, cols] = t.shape;
+    if (t.type === GgmlType.F32) return denseMatrix(this.getF32(name), rows, cols);
+    return quantizedMatrix(decodableFormat(t, this.description), this.file.read(t.offset, t.byteLength).slice(), rows, cols);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  private lookup(name: string): GgufTensorInfo {
+    const t = this.byHfName.get(name);
+    if (t === undefined) throw new WeightsFormatError(`${this.description}: missing tensor "${name}"`);
+    return t;
+  }
+}
