@@ -10,6 +10,7 @@ import { ConfigError } from './errors.ts';
 import { KvCache } from './layers/kv-cache.ts';
 import { variantForKind, variantForModelType, type VariantModule } from './variants/registry.ts';
 import { openSafetensorsFolder, type WeightSource } from './weights/source.ts';
+import { isGgufFile, openGgufCheckpoint } from './weights/gguf-model.ts';
 
 /** A loaded model: config, wired decoder and the weight source it was read from. */
 export interface Model {
@@ -44,9 +45,13 @@ export function readModelConfig(dir: string): { config: ModelConfig; variant: Va
   return { config: variant.parseConfig(reader), variant };
 }
 
-/** Loads a Hugging Face model folder: config.json and model.safetensors (single or sharded). */
+/** Loads a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF file. */
 export function loadModel(path: string): Model {
   if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
+  if (isGgufFile(path)) {
+    const { config, weights } = openGgufCheckpoint(path); // a llama.cpp GGUF file (weights/gguf-model.ts)
+    return buildModel(config, weights);
+  }
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors)`);
   const { config } = readModelConfig(path);
   return buildModel(config, openSafetensorsFolder(path));
