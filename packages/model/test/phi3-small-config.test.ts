@@ -21,7 +21,7 @@ describe('parsePhi3SmallConfig', () => {
       kind: 'phi3small', hiddenSize: 128, nHeads: 8, nKvHeads: 2, headDim: 16, nLayers: 4, intermediateSize: 256,
       vocabSize: 512, gegeluLimit: 6, denseAttentionEveryNLayers: 2, mupEmbeddingMultiplier: 10,
       mupAttnMultiplier: 1, mupWidthMultiplier: 8, mupUseScaling: true, ropeBase: 1e6, ropeScaling: null,
-      bosTokenId: 417, eosTokenIds: [417], layerNormEps: 1e-5,
+      bosTokenId: 417, eosTokenIds: [417], layerNormEps: 1e-5, tieWordEmbeddings: true,
       blocksparse: { blockSize: 4, numLocalBlocks: 2, vertStride: 2, nHeads: 8, homoHeadPattern: false },
     });
     expect(c.dummyTokenIds).toHaveLength(91);

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { argmax } from '@phi3/tensor';
-import { loadModel, type Model } from '../src/model.ts';
+import { buildModel, loadModel, type Model } from '../src/model.ts';
+import { openSafetensorsFolder } from '../src/weights/source.ts';
 import { InferenceSession } from '../src/session.ts';
 import { parsePhi3SmallConfig, type Phi3SmallConfig } from '../src/variants/phi3-small-config.ts';
 import {
   FLOAT32_LOWEST, isDenseAttentionLayer, phi3SmallRopeParams, splitGroupedQkv,
 } from '../src/variants/phi3-small.ts';
 import { ConfigReader } from '../src/config.ts';
-import { ContextLengthError } from '../src/errors.ts';
+import { ContextLengthError, WeightsFormatError } from '../src/errors.ts';
 import { verifyFixture } from '../src/verify/verify.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../fixtures/${name}`, import.meta.url));
@@ -35,6 +36,12 @@ describe.each(FIXTURES)('phi3 verify %s', (name) => {
 });
 
 describe('phi3small head', () => {
+  test('an untied head is read from lm_head.weight (missing here: a WeightsFormatError naming it)', () => {
+    const c = config('phi3small-tiny', { tie_word_embeddings: false });
+    expect(() => buildModel(c, openSafetensorsFolder(fixture('phi3small-tiny')))).toThrow(WeightsFormatError);
+    expect(() => buildModel(c, openSafetensorsFolder(fixture('phi3small-tiny')))).toThrow(/lm_head.weight/);
+  });
+
   test('dummy-token logits are exactly float32 lowest (not -inf), the others finite', () => {
     const model = loadModel(fixture('phi3small-tiny'));
     try {

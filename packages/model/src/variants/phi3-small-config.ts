@@ -47,7 +47,9 @@ export interface Phi3SmallConfig extends DecoderConfig {
   readonly ropePositionScale: number;
   /** HF: rope_scaling (128k model); null = plain RoPE */
   readonly ropeScaling: Phi3SmallLongRope | null;
-  /** Token ids whose logits are forced to float32 lowest (see `phi3SmallDummyTokenIds`). */
+  /** HF: tie_word_embeddings (transformers' default true: lm_head is embed_tokens) */
+  readonly tieWordEmbeddings: boolean;
+  /** Token ids whose logits are forced to float32 lowest (see `parseDummyTokenIds`). */
   readonly dummyTokenIds: readonly number[];
 }
 
@@ -178,6 +180,7 @@ export function parsePhi3SmallConfig(r: ConfigReader): Phi3SmallConfig {
     ropeBase: r.positive('rope_embedding_base', 1e6),
     ropePositionScale: r.positive('rope_position_scale', 1),
     ropeScaling: parseLongRope(r, headDim, maxPositionEmbeddings),
+    tieWordEmbeddings: r.bool('tie_word_embeddings', true),
     dummyTokenIds: parseDummyTokenIds(r, vocabSize),
   };
 }

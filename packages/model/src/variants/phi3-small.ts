@@ -10,7 +10,8 @@
  * Attention: layer l is dense causal iff (l+1) % dense_attention_every_n_layers == 0, else block-sparse
  * (local blocks + per-head vertical stripes, layers/blocksparse*.ts). Softmax scale is muP's
  * mup_attn_multiplier / Dh (not 1/√Dh). LayerNorm with bias everywhere; every linear layer has a bias
- * (the config's attention_bias: false is unused); the head is tied to embed_tokens, without bias.
+ * (the config's attention_bias: false is unused); the head has no bias and is tied to embed_tokens
+ * unless the config says tie_word_embeddings: false.
  */
 import { gatherMatrixRowsInto, layerNormInto, linearInto, type WeightMatrix } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
@@ -19,7 +20,7 @@ import { attentionInto, type AttentionLayout } from '../layers/attention.ts';
 import { blocksparseAttentionInto } from '../layers/blocksparse-kernel.ts';
 import { gegluMlp, type GegluMlpWeights } from '../layers/geglu.ts';
 import { applyRotary, inverseFrequencies, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
-import { EMBED_TOKENS, layerPrefix } from '../weights/names.ts';
+import { EMBED_TOKENS, LM_HEAD, layerPrefix } from '../weights/names.ts';
 import { readMatrix, readTensor, type WeightSource } from '../weights/source.ts';
 import { parsePhi3SmallConfig, type Phi3SmallConfig } from './phi3-small-config.ts';
 import type { VariantModule } from './registry.ts';
@@ -117,8 +118,10 @@ function readLayerNorm(w: WeightSource, name: string, D: number): LayerNormWeigh
 export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVariant {
   const { hiddenSize: D, nHeads: H, nKvHeads: Hkv, headDim: Dh, intermediateSize: F, vocabSize: V } = c;
   const qkvRows = (H + 2 * Hkv) * Dh;
-  // Tied head: HF shares one parameter, so any lm_head.weight in a checkpoint equals embed_tokens.
   const embed = readMatrix(w, EMBED_TOKENS, V, D);
+  // Tied (the real configs leave tie_word_embeddings at transformers' default, true): HF shares one
+  // parameter, so any lm_head.weight in such a checkpoint equals embed_tokens and is not read.
+  const head = c.tieWordEmbeddings ? embed : readMatrix(w, `${LM_HEAD}.weight`, V, D);
   const layers = Array.from({ length: c.nLayers }, (_, l) => {
     const n = phi3SmallLayerNames(l);
     const mlp: GegluMlpWeights = {
@@ -190,7 +193,7 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
 
     head(h, T) {
       const logits = new Float32Array(T * V); // [T, V]
-      linearInto(logits, h, embed, T);
+      linearInto(logits, h, head, T);
       // HF: logits.float() / mup_width_multiplier — the division happens on float32 values.
       for (let i = 0; i < logits.length; i++) logits[i] /= c.mupWidthMultiplier;
       for (let t = 0; t < T; t++) for (const id of c.dummyTokenIds) logits[t * V + id] = FLOAT32_LOWEST;
