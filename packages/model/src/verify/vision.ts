@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { argmax } from '@phi3/tensor';
 import type { Model } from '../model.ts';
+import type { Phi3VConfig } from '../variants/phi3-vision.ts';
 import { readImage } from '../vision/image.ts';
 import { checkPixelSummary, type PixelValuesSummary } from '../vision/pixel-summary.ts';
 import { prepareImages, spliceImageEmbeddings, visionDecoder, type PreparedImage } from '../vision/vision-prompt.ts';
@@ -77,7 +78,8 @@ function textArgmaxChecks(ctx: VerifyContext): ExtraCheck[] {
   return out;
 }
 
-interface PreprocessedEntry {
+/** One `preprocessed.json` image entry (file names of the intermediates, processor outputs). */
+export interface PreprocessedEntry {
   readonly image: string;
   readonly hd_image?: string;
   readonly pixel_values?: string;
@@ -97,15 +99,18 @@ function readJsonIfPresent<T>(path: string): T | undefined {
   }
 }
 
-/** Compares one image's intermediates with whichever fixture files exist. */
-function imageChecks(ctx: VerifyContext, name: string, im: PreparedImage, entry: PreprocessedEntry | undefined, summary: PixelValuesSummary | undefined): ExtraCheck[] {
-  const { dir } = ctx;
+/**
+ * Compares one image's intermediates with whichever files exist in `dir` (names from `entry`, else
+ * `<stem>.hd.png`, `<stem>.pixel_values.f32`, …).
+ */
+export function checkImageIntermediates(
+  dir: string, cfg: Phi3VConfig, name: string, im: PreparedImage, entry: PreprocessedEntry | undefined, summary: PixelValuesSummary | undefined,
+): ExtraCheck[] {
   const stem = basename(name, extname(name));
   const file = (key: keyof PreprocessedEntry, suffix: string): string => (entry?.[key] as string | undefined) ?? `${stem}${suffix}`;
   const checks: ExtraCheck[] = [];
   const add = (what: string, ok: boolean, detail: string) => checks.push({ name: `${name}: ${what}`, ok, target: true, detail });
   const p = im.processed;
-  const cfg = visionDecoder(ctx.model).config;
 
   if (entry?.image_sizes !== undefined && entry.num_img_tokens !== undefined) {
     const want = `image_sizes [${entry.image_sizes[0].join(', ')}], ${entry.num_img_tokens[0]} tokens`;
@@ -131,6 +136,8 @@ function imageChecks(ctx: VerifyContext, name: string, im: PreparedImage, entry:
   } else if (summary !== undefined) {
     const r = checkPixelSummary(p.pixelValues, summary);
     add('pixel_values (sha256)', r.bitExact, r.bitExact ? 'every crop bit-identical' : `crops ${r.mismatchedCrops.join(', ')} differ; max |Δ| at samples ${r.maxSampleDiff}`);
+  } else {
+    checks.push({ name: `${name}: pixel_values`, ok: true, target: false, detail: `not checked (no ${pvFile} and no pixel_values.summary.json entry)` });
   }
   const C = cfg.vision.clip.hiddenSize;
   const D = cfg.hiddenSize;
@@ -154,7 +161,7 @@ async function extraChecks(ctx: VerifyContext): Promise<ExtraCheck[]> {
   const summaries = readJsonIfPresent<{ images?: PixelValuesSummary[] }>(join(ctx.dir, 'pixel_values.summary.json'));
   const images = fixtureImages(ctx, names);
   const checks = names.flatMap((name, i) =>
-    imageChecks(ctx, name, images[i], pre?.images?.find((e) => e.image === name), summaries?.images?.find((s) => s.image === name)),
+    checkImageIntermediates(ctx.dir, visionDecoder(ctx.model).config, name, images[i], pre?.images?.find((e) => e.image === name), summaries?.images?.find((s) => s.image === name)),
   );
   return [...checks, ...textArgmaxChecks(ctx)];
 }
