@@ -7,6 +7,7 @@
  * Note that llama.cpp and mlx-lm route with a softmax over the top-2 logits instead; that is not
  * what the checkpoint was trained and evaluated with.
  */
+import { linearInto, mulInto, siluInto, type WeightMatrix } from '@phi3/tensor';
 
 /** Number of experts per token. HF `sparsemixer` asserts `top_k == 2`; nothing else exists. */
 export const SPARSEMIXER_TOP_K = 2;
@@ -98,4 +99,105 @@ export function routeSparsemixer(
     weights[2 * t + 1] = keptSoftmaxAt(routerLogits, off, E, second, first, jitterEps);
   }
   return { tokens: T, experts, weights };
+}
+
+/** One expert of a Phi-3.5-MoE layer (HF `PhimoeBlockSparseTop2MLP`; no biases). */
+export interface ExpertWeights {
+  /** HF `experts.{e}.w1.weight` [F, D] — gate, goes through silu */
+  readonly w1: WeightMatrix;
+  /** HF `experts.{e}.w2.weight` [D, F] — down projection */
+  readonly w2: WeightMatrix;
+  /** HF `experts.{e}.w3.weight` [F, D] — up */
+  readonly w3: WeightMatrix;
+}
+
+/** The weights of one sparse MoE block (HF `PhimoeSparseMoeBlock`). */
+export interface MoeWeights {
+  /** HF `block_sparse_moe.gate.weight` [E, D], no bias: router logits = gate · x */
+  readonly gate: WeightMatrix;
+  /** [E] experts, in router-row order */
+  readonly experts: readonly ExpertWeights[];
+}
+
+/** Output of one MoE block plus what the router decided (exposed through the decoder taps). */
+export interface MoeOutput {
+  /** [T, D] f32 */
+  readonly out: Float32Array;
+  /** [T, E] f32 gate output, HF `router_logits` */
+  readonly routerLogits: Float32Array;
+  readonly routing: Routing;
+}
+
+/**
+ * Sparse MoE feed-forward (HF `PhimoeSparseMoeBlock.forward`, eval mode):
+ * out[t] = Σ_k weight[t,k] · expert_{experts[t,k]}(x[t]), experts routed by `routeSparsemixer`.
+ * Only routed experts run: 2 experts × 3 projections per token.
+ * @param x [T, D] f32 (post-attention LayerNorm output; not modified)
+ * @param jitterEps HF `router_jitter_noise`
+ */
+export function sparseMoe(x: Float32Array, T: number, w: MoeWeights, jitterEps: number): MoeOutput {
+  const E = w.experts.length;
+  const routerLogits = new Float32Array(T * E); // [T, E]
+  linearInto(routerLogits, x, w.gate, T);
+  const routing = routeSparsemixer(routerLogits, T, E, jitterEps);
+  const out = new Float32Array(T * w.gate.cols); // [T, D], zeros like HF's final_hidden_states
+  expertsForwardInto(out, x, T, routing, w.experts);
+  return { out, routerLogits, routing };
+}
+
+/**
+ * Expert dispatch: groups the tokens by expert (HF: `torch.where(expert_mask[e])`), runs each routed
+ * expert once over its gathered rows (a small prefill matmul rather than T matvecs), and adds the
+ * weighted results back. Experts are visited in index order, as HF's `index_add_` loop does.
+ * @param out [T, D] f32 (accumulated into; zero it for a fresh result)
+ * @param x   [T, D] f32
+ * @param routing decisions for the T tokens
+ */
+export function expertsForwardInto(
+  out: Float32Array,
+  x: Float32Array,
+  T: number,
+  routing: Routing,
+  experts: readonly ExpertWeights[],
+): void {
+  const K = SPARSEMIXER_TOP_K;
+  const slotsOf = groupSlotsByExpert(routing, experts.length);
+  for (let e = 0; e < experts.length; e++) {
+    const slots = slotsOf[e]; // flat indices t*K + k routed to expert e
+    if (slots.length === 0) continue;
+    const { w1, w2, w3 } = experts[e];
+    const D = w1.cols;
+    const F = w1.rows;
+    const n = slots.length;
+    const xs = new Float32Array(n * D); // [n, D] rows of the routed tokens
+    for (let i = 0; i < n; i++) {
+      const t = Math.floor(slots[i] / K);
+      xs.set(x.subarray(t * D, (t + 1) * D), i * D);
+    }
+    const gate = new Float32Array(n * F); // [n, F]
+    const up = new Float32Array(n * F); // [n, F]
+    linearInto(gate, xs, w1, n);
+    linearInto(up, xs, w3, n);
+    siluInto(gate, gate);
+    mulInto(gate, gate, up); // silu(w1 x) ⊙ (w3 x)
+    const ys = new Float32Array(n * D); // [n, D]
+    linearInto(ys, gate, w2, n);
+    for (let i = 0; i < n; i++) {
+      const t = Math.floor(slots[i] / K);
+      const weight = routing.weights[slots[i]];
+      for (let j = 0; j < D; j++) out[t * D + j] += weight * ys[i * D + j];
+    }
+  }
+}
+
+/** For each expert, the flat routing slots (t·2 + k) that chose it, in token order. */
+function groupSlotsByExpert(routing: Routing, E: number): Int32Array[] {
+  const counts = new Int32Array(E);
+  for (const e of routing.experts) counts[e]++;
+  const slots = Array.from(counts, (c) => new Int32Array(c));
+  const fill = new Int32Array(E);
+  routing.experts.forEach((e, slot) => {
+    slots[e][fill[e]++] = slot;
+  });
+  return slots;
 }
