@@ -96,6 +96,43 @@ describe('planHdTransform (worked examples of phi3v-notes.md §4)', () => {
   });
 });
 
+describe('preprocessImage structure on a synthetic 70x20 image (1×3 tiles, odd-scale global view)', () => {
+  const width = 70;
+  const height = 20;
+  const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + (i >> 5)) & 255);
+  const p = preprocessImage({ width, height, data }, cfg);
+  const S = 336;
+  const hd = (c: number, y: number, x: number) => {
+    const u8 = p.hdImage.data[(y * p.hdImage.width + x) * 3 + c];
+    return Math.fround(Math.fround(Math.fround(u8 / 255) - Math.fround(cfg.imageMean[c])) / Math.fround(cfg.imageStd[c]));
+  };
+  const at = (crop: number, c: number, y: number, x: number) => p.pixelValues[((crop * 3 + c) * S + y) * S + x];
+
+  it('has the notes geometry: 1008x336 HD image, 601 tokens, white padding rows', () => {
+    expect(p.imageSize).toEqual([336, 1008]);
+    expect(p.numImgTokens).toBe(601);
+    expect(p.plan).toMatchObject({ resizeW: 1008, resizeH: 288, padTop: 24, padBottom: 24 });
+    for (const y of [0, 23, 312, 335]) expect(p.hdImage.data[(y * 1008 + 500) * 3]).toBe(255);
+  });
+
+  it('normalises tiles as (u8/255 − mean)/std in float32 and lays them out row-major', () => {
+    for (const [t, y, x] of [[0, 0, 0], [1, 100, 200], [2, 335, 335], [2, 30, 7]]) {
+      for (let c = 0; c < 3; c++) expect(at(1 + t, c, y, x)).toBe(hd(c, y, t * S + x));
+    }
+  });
+
+  it('takes the global view of an odd 1×3 downscale by picking pixel (y, 3x + 1)', () => {
+    for (const [y, x] of [[0, 0], [17, 200], [335, 335]]) {
+      for (let c = 0; c < 3; c++) expect(at(0, c, y, x)).toBe(hd(c, y, 3 * x + 1));
+    }
+  });
+
+  it('pads with all-zero crops up to num_crops + 1', () => {
+    expect(p.pixelValues.length).toBe(5 * 3 * S * S);
+    expect(p.pixelValues.subarray(4 * 3 * S * S).every((v) => v === 0)).toBe(true);
+  });
+});
+
 describe('parseImageProcessorConfig', () => {
   it('reads num_crops and the CLIP constants', () => {
     expect(cfg).toEqual({ numCrops: 4, imageMean: [0.48145466, 0.4578275, 0.40821073], imageStd: [0.26862954, 0.26130258, 0.27577711] });
