@@ -38,5 +38,8 @@ describe('phi3 verify', () => {
     const bad = phi3('fixtures/phi3-mini-tiny', '--tolerance', '0');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^error: --tolerance must be > 0/);
+    const notNumber = phi3('fixtures/phi3-mini-tiny', '--tolerance', 'abc');
+    expect(notNumber.status).toBe(2);
+    expect(notNumber.stderr).toMatch(/^error: option '--tolerance <x>' argument 'abc' is invalid/);
   });
 });
