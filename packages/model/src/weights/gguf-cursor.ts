@@ -51,7 +51,8 @@ export function fileByteSource(path: string): ByteSource {
 
 /** Header reads are small; buffer the file in windows of this many bytes. */
 const WINDOW_BYTES = 1 << 20;
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: keep a leading U+FEFF (a real vocabulary piece) instead of stripping it as a byte-order mark.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Sequential reader with a moving window over a `ByteSource`; `label` names the file in errors. */
 export class GgufCursor {

@@ -63,17 +63,25 @@ class ByteSink {
     this.length += n;
     return at;
   }
-  u8(v: number) { this.view.setUint8(this.reserve(1), v); }
-  i8(v: number) { this.view.setInt8(this.reserve(1), v); }
-  u16(v: number) { this.view.setUint16(this.reserve(2), v, true); }
-  i16(v: number) { this.view.setInt16(this.reserve(2), v, true); }
-  u32(v: number) { this.view.setUint32(this.reserve(4), v, true); }
-  i32(v: number) { this.view.setInt32(this.reserve(4), v, true); }
-  f32(v: number) { this.view.setFloat32(this.reserve(4), v, true); }
-  f64(v: number) { this.view.setFloat64(this.reserve(8), v, true); }
-  u64(v: bigint | number) { this.view.setBigUint64(this.reserve(8), BigInt(v), true); }
-  i64(v: bigint | number) { this.view.setBigInt64(this.reserve(8), BigInt(v), true); }
-  bytes(b: Uint8Array) { this.buf.set(b, this.reserve(b.length)); }
+  /** Reserves n bytes and returns a view positioned on them (reserve may replace the buffer). */
+  private at(n: number): [DataView, number] {
+    const o = this.reserve(n);
+    return [this.view, o];
+  }
+  u8(v: number) { const [d, o] = this.at(1); d.setUint8(o, v); }
+  i8(v: number) { const [d, o] = this.at(1); d.setInt8(o, v); }
+  u16(v: number) { const [d, o] = this.at(2); d.setUint16(o, v, true); }
+  i16(v: number) { const [d, o] = this.at(2); d.setInt16(o, v, true); }
+  u32(v: number) { const [d, o] = this.at(4); d.setUint32(o, v, true); }
+  i32(v: number) { const [d, o] = this.at(4); d.setInt32(o, v, true); }
+  f32(v: number) { const [d, o] = this.at(4); d.setFloat32(o, v, true); }
+  f64(v: number) { const [d, o] = this.at(8); d.setFloat64(o, v, true); }
+  u64(v: bigint | number) { const [d, o] = this.at(8); d.setBigUint64(o, BigInt(v), true); }
+  i64(v: bigint | number) { const [d, o] = this.at(8); d.setBigInt64(o, BigInt(v), true); }
+  bytes(b: Uint8Array) {
+    const o = this.reserve(b.length);
+    this.buf.set(b, o);
+  }
   string(s: string) {
     const b = utf8.encode(s);
     this.u64(b.length);

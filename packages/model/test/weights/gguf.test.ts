@@ -70,6 +70,14 @@ describe('GGUF header reader', () => {
     expect(new Float32Array(file.slice(a.offset, a.offset + a.byteLength).buffer)).toEqual(new Float32Array([1, 2, 3, 4, 5, 6]));
   });
 
+  it('keeps a leading U+FEFF in strings and writes headers far larger than the writer\'s first buffer', () => {
+    const pieces = Array.from({ length: 20_000 }, (_, i) => `piece-${i}`);
+    pieces[7] = '\uFEFF'; // a real Llama vocabulary piece (id 30143), not a byte-order mark
+    const h = parseGgufHeader(encodeGguf(new Map([['tokens', kv.strArray(pieces)], ['bom', kv.str('\uFEFFx')]]), []));
+    expect(h.metadata.get('tokens')).toEqual(pieces);
+    expect(h.metadata.get('bom')).toBe('\uFEFFx');
+  });
+
   it('honours general.alignment for the data start and tensor offsets', () => {
     const meta = new Map([['general.alignment', kv.u32(64)]]);
     const file = encodeGguf(meta, [
