@@ -33,9 +33,13 @@ export function parsePositiveInteger(value: string): number {
   return n;
 }
 
-/** Makes a command's parse errors one line (no "Did you mean" second line) and returns it. */
+/**
+ * Makes a command's parse errors one line (no "Did you mean" second line) and has commander throw
+ * them instead of calling process.exit, so run-main.ts maps them to exit code 2. (Subcommands copy
+ * the program's settings when created, before run-main sets `exitOverride` on the program.)
+ */
 export function oneLineErrors(cmd: Command): Command {
-  return cmd.showSuggestionAfterError(false);
+  return cmd.showSuggestionAfterError(false).exitOverride();
 }
 
 /** `-m, --model PATH`: HF model folder (or GGUF file). */

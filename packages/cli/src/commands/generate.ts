@@ -1,0 +1,58 @@
+/**
+ * `phi3 generate`: one completion, streamed to stdout token by token.
+ * Flags follow llama-cli (`-m -p -f -n --temp --top-k --top-p --min-p --repeat-penalty
+ * --repeat-last-n -s --stop --ignore-eos`); prompt from -p, -f or stdin. Load progress and the
+ * tokens/s line go to stderr (see progress.ts).
+ */
+import { Command } from 'commander';
+import { generate, validateSamplingOptions } from '@phi3/model';
+import {
+  addMaxTokensOption, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
+  isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags,
+} from '../options.ts';
+import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
+import { encodePrompt, openModel, stopNote, type PromptFormatFlags } from '../load-model.ts';
+
+interface GenerateFlags extends SamplingFlags, PromptFormatFlags {
+  model?: string;
+  prompt?: string;
+  file?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = oneLineErrors(program.command('generate'))
+    .description('generate text from a prompt (-p TEXT, -f FILE or stdin); default model: fixtures/phi3-shakespeare-tiny');
+  addModelOption(cmd, false);
+  addPromptOptions(cmd);
+  addMaxTokensOption(cmd, 128);
+  addSamplingOptions(cmd);
+  addPromptFormatOptions(cmd);
+  cmd.action(async (flags: GenerateFlags, self: Command) => {
+    const sampling = samplingFromFlags(flags);
+    validateSamplingOptions(sampling); // bad values → exit 2 before any loading
+    const maxNewTokens = maxTokensFromFlags(self, flags);
+    const verbose = isVerbose(self);
+    const status = stderrStatus(verbose);
+    const prompt = await readPrompt(flags);
+
+    const loaded = openModel(flags.model, status);
+    const promptIds = encodePrompt(loaded, prompt, flags);
+    if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
+
+    const session = loaded.createSession();
+    let last = null;
+    for await (const step of generate(session, loaded.tokenizer.createStreamDecoder(), {
+      promptIds, maxNewTokens, contextLength: loaded.contextLength, sampling, eosIds: loaded.eosIds,
+      ignoreEos: flags.ignoreEos, stop: flags.stop,
+    })) {
+      if (step.text) process.stdout.write(step.text);
+      last = step.stats;
+    }
+    if (last) {
+      if (process.stdout.isTTY) process.stdout.write('\n'); // piped output stays exactly the generated text
+      const note = stopNote(last, loaded.contextLength);
+      if (note) process.stderr.write(`${note}\n`);
+      statusLine(status, formatSpeed(last));
+    }
+  });
+}

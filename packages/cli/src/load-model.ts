@@ -1,0 +1,125 @@
+/**
+ * What `generate`, `chat` and `bench` share: open a model (the embedded default when no `-m`) with a
+ * progress bar, its tokenizer, EOS ids and prompt encoding (raw or through the chat template).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import {
+  InferenceSession, buildModel, collectEosIds, loadModel, loadTokenizer, openSafetensorsFolder, readModelConfig,
+  renderChat, type ChatMessage, type GenerationStats, type Model, type Tokenizer, type WeightSource,
+} from '@phi3/model';
+import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_USES_CHAT_TEMPLATE } from './default-model.ts';
+import { UsageError } from './run-main.ts';
+import { createProgressBar, type ProgressBar, type StatusOutput } from './progress.ts';
+
+/** A model ready to generate with. */
+export interface OpenedModel {
+  readonly path: string;
+  readonly model: Model;
+  readonly tokenizer: Tokenizer;
+  /** Longest sequence a session holds (config max_position_embeddings). */
+  readonly contextLength: number;
+  /** config.json eos ∪ the tokenizer's stop ids (generation_config.json, `<|end|>`). */
+  readonly eosIds: ReadonlySet<number>;
+  /** Prompts go through the chat template unless --raw (see `usesChatTemplate`). */
+  readonly chatByDefault: boolean;
+  createSession(): InferenceSession;
+}
+
+/**
+ * Opens `path` (default: the embedded Shakespeare model) and its tokenizer, drawing a progress bar
+ * on stderr while the weights are read.
+ */
+export function openModel(path: string | undefined, status: StatusOutput): OpenedModel {
+  const dir = path ?? DEFAULT_MODEL_DIR;
+  const started = performance.now();
+  const bar = createProgressBar(status, `loading ${basename(dir)}`);
+  const model = loadWithProgress(dir, bar);
+  const tokenizer = loadTokenizer(dir);
+  const seconds = (performance.now() - started) / 1000;
+  bar.done(`loaded ${basename(dir)} (${model.config.kind}, ${model.config.nLayers} layers, ${formatCount(countParameters(model.weights))} parameters) in ${seconds.toFixed(2)} s`);
+  return {
+    path: dir,
+    model,
+    tokenizer,
+    contextLength: model.config.maxPositionEmbeddings,
+    eosIds: collectEosIds(model.config.eosTokenIds, tokenizer.stopIds),
+    chatByDefault: path === undefined ? DEFAULT_MODEL_USES_CHAT_TEMPLATE : tokenizer.chatTemplate !== undefined,
+    createSession: () => new InferenceSession(model),
+  };
+}
+
+/**
+ * HF folders load through a WeightSource that reports each tensor read (the progress bar); anything
+ * else (missing paths, GGUF files) goes straight to `loadModel`, which also reports the errors.
+ */
+function loadWithProgress(path: string, bar: ProgressBar): Model {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return loadModel(path);
+  const { config } = readModelConfig(path);
+  return buildModel(config, reportingReads(openSafetensorsFolder(path), bar));
+}
+
+/** Wraps a WeightSource so every tensor read advances `bar` (reads / tensors in the checkpoint). */
+function reportingReads(source: WeightSource, bar: ProgressBar): WeightSource {
+  const total = source.names().length;
+  let reads = 0;
+  const tick = (): void => bar.update(++reads, total);
+  return {
+    description: source.description,
+    names: () => source.names(),
+    has: (name) => source.has(name),
+    info: (name) => source.info(name),
+    getF32: (name) => { const t = source.getF32(name); tick(); return t; },
+    getMatrix: (name) => { const m = source.getMatrix(name); tick(); return m; },
+    close: () => source.close(),
+  };
+}
+
+/** Σ ∏shape over every tensor of the checkpoint (a tied head is stored, and counted, once). */
+export function countParameters(weights: WeightSource): number {
+  let n = 0;
+  for (const name of weights.names()) n += weights.info(name).shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** 5383808 → "5.38 M", 3.8e9 → "3.82 B". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
+}
+
+/** `--chat` / `--raw` / `--system` as commander stores them. */
+export interface PromptFormatFlags {
+  chat?: boolean;
+  raw?: boolean;
+  system?: string;
+}
+
+/** Whether prompts go through the chat template: --chat / --raw, else the model's default. */
+export function usesChatTemplate(opened: OpenedModel, flags: PromptFormatFlags): boolean {
+  const chat = flags.chat ? true : flags.raw ? false : opened.chatByDefault;
+  if (!chat && flags.system !== undefined) {
+    throw new UsageError(`--system needs the chat template, but ${basename(opened.path)} runs raw prompts${flags.raw ? ' (--raw)' : ' by default: add --chat'}`);
+  }
+  return chat;
+}
+
+/**
+ * Token ids of a one-shot prompt: the chat template with one user message (plus `--system`), or the
+ * raw text with BOS as the tokenizer config says (`add_bos_token`).
+ */
+export function encodePrompt(opened: OpenedModel, prompt: string, flags: PromptFormatFlags): number[] {
+  const { tokenizer } = opened;
+  if (!usesChatTemplate(opened, flags)) return tokenizer.encode(prompt, { addBos: tokenizer.addBosByDefault });
+  const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
+  return tokenizer.encode(renderChat(tokenizer, messages, { system: flags.system }));
+}
+
+/** A stderr note when generation ended for a reason the user may not expect (context full). */
+export function stopNote(stats: GenerationStats, contextLength: number): string | null {
+  return stats.stopReason === 'context'
+    ? `note: context full (${contextLength} tokens): stopped after ${stats.generatedTokens} generated tokens`
+    : null;
+}

@@ -1,0 +1,118 @@
+// `phi3 generate` through the real binary (tsx + main.ts in a child process), run from /tmp so the
+// default model must be found from the source location, not the working directory.
+import { mkdtempSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
+
+const SHAKESPEARE = join(REPO_ROOT, 'fixtures/phi3-shakespeare-tiny');
+const reference = (await import(join(SHAKESPEARE, 'reference.json'), { with: { type: 'json' } })).default as {
+  generate: { prompt_ids: number[]; expected_ids: number[] }[];
+};
+
+/** Asserts a one-line error on stderr, no stack trace, and the exit code. */
+function expectOneLineError(r: { code: number | null; stderr: string; stdout: string }, code: number, pattern: RegExp): void {
+  expect(r.code).toBe(code);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('phi3 generate: usage errors exit 2 with one line', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown flag', ['--tmep', '0.5'], /unknown option '--tmep'/],
+    ['negative temperature', ['--temp', '-1'], /temperature -1/],
+    ['top-p above 1', ['--top-p', '1.5'], /top-p 1\.5/],
+    ['top-p 0', ['--top-p', '0'], /top-p 0/],
+    ['n = 0', ['-n', '0'], /-n, --max-tokens.*positive/],
+    ['negative n', ['--n-predict', '-3'], /--n-predict.*positive/],
+    ['non-numeric temperature', ['--temp', 'hot'], /not a number/],
+    ['fractional top-k', ['--top-k', '2.5'], /not an integer/],
+    ['-p together with -f', ['-f', '/etc/hostname'], /cannot be used with/],
+    ['unreadable prompt file', ['-f', '/nonexistent/prompt.txt'], /cannot read prompt file/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    test(name, async () => {
+      const withPrompt = args.includes('-f') && !name.includes('-p together') ? args : ['-p', 'ROMEO:', ...args];
+      expectOneLineError(await runCli(['generate', ...withPrompt]), 2, pattern);
+    });
+  }
+});
+
+describe('phi3 generate: runtime errors exit 1 with one line', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'phi3-cli-'));
+  /** A copy of the default model folder with `config.json` / weights replaced. */
+  function brokenModel(name: string, edit: (dir: string) => void): string {
+    const dir = join(scratch, name);
+    mkdirSync(dir);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) copyFileSync(join(SHAKESPEARE, f), join(dir, f));
+    edit(dir);
+    return dir;
+  }
+
+  test('missing model folder', async () => {
+    expectOneLineError(await runCli(['generate', '-m', '/nonexistent/model', '-p', 'x']), 1, /\/nonexistent\/model/);
+  });
+  test('corrupt weights (truncated safetensors)', async () => {
+    const dir = brokenModel('truncated', (d) => writeFileSync(join(d, 'model.safetensors'), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123])));
+    expectOneLineError(await runCli(['generate', '-m', dir, '-p', 'x']), 1, /model\.safetensors/);
+  });
+  test('unsupported model type', async () => {
+    const dir = brokenModel('llama', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ model_type: 'llama' })));
+    expectOneLineError(await runCli(['generate', '-m', dir, '-p', 'x']), 1, /llama/);
+  });
+  test('prompt longer than the context (512 tokens)', async () => {
+    expectOneLineError(await runCli(['generate', '-p', 'ROMEO: '.repeat(300)]), 1, /prompt is too long: \d+ tokens .* 512/);
+  });
+  test('-v adds the stack trace', async () => {
+    const r = await runCli(['generate', '-v', '-m', '/nonexistent/model', '-p', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*\n[\s\S]*\n\s+at /);
+  });
+});
+
+describe('phi3 generate on the embedded default model', () => {
+  const greedy = reference.generate[0];
+  test('the README command: greedy continuation equals the reference tokens; stdout is only the text', async () => {
+    const { loadTokenizer } = await import('@phi3/model');
+    const tokenizer = loadTokenizer(SHAKESPEARE);
+    expect(tokenizer.encode('ROMEO:')).toEqual(greedy.prompt_ids); // the CLI encodes prompts like the reference
+    const r = await runCli(['generate', '-p', 'ROMEO:', '-n', String(greedy.expected_ids.length)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(tokenizer.decode(greedy.expected_ids));
+    expect(r.stderr).toBe(''); // stderr is not a TTY and no -v: quiet
+  });
+
+  test('stdin prompt, --stop, and -v statistics on stderr', async () => {
+    const r = await runCli(['generate', '-n', '12', '--stop', 'sir', '-v'], { stdin: 'ROMEO:' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('\nI will not, ');
+    expect(r.stderr).toMatch(/loaded phi3-shakespeare-tiny/);
+    expect(r.stderr).toMatch(/prompt: 4 tokens, [\d.]+ tok\/s \| generated: \d+ tokens, [\d.]+ tok\/s/);
+  });
+
+  test('same seed → same text; another seed → other text', async () => {
+    const args = ['generate', '-p', 'JULIET:', '-n', '24', '--temp', '0.8', '--top-k', '50', '--top-p', '0.95'];
+    const a = await runCli([...args, '-s', '1']);
+    const b = await runCli([...args, '-s', '1']);
+    const c = await runCli([...args, '--seed', '2']);
+    expect(a.code).toBe(0);
+    expect(a.stdout.length).toBeGreaterThan(0);
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).not.toBe(a.stdout);
+  });
+
+  test('-n past the context stops when it is full, with a note on stderr (exit 0)', async () => {
+    const { loadTokenizer } = await import('@phi3/model');
+    const prompt = 'ROMEO: '.repeat(126); // ~505 tokens: a few left in the 512-token context
+    const promptTokens = loadTokenizer(SHAKESPEARE).encode(prompt).length;
+    expect(promptTokens).toBeGreaterThan(412);
+    expect(promptTokens).toBeLessThan(512);
+    const r = await runCli(['generate', '-p', prompt, '--n-predict', '100']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`note: context full (512 tokens): stopped after ${512 - promptTokens} generated tokens\n`);
+  });
+});
