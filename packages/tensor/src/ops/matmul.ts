@@ -89,25 +89,28 @@ const NB = 64;
  * The shared fast kernel, "a times b-transposed": out[i, j] = Σ_p a[i, p] · bt[j, p].
  * Both operands are walked along contiguous p. Full 4×4 tiles keep 16 sums in registers (8 loads feed
  * 16 multiply-adds); a leftover row of a uses the 1×4 kernel; leftover columns use a plain dot.
- * This is also `linear` (x [T, in] · Wᵀ with W [out, in]) without any packing.
- * @param out [m, n] f32 (written)
- * @param a   [m, k] f32
- * @param bt  [n, k] f32
+ * This is also `linear` (x [T, in] · Wᵀ with W [out, in]) without any packing. No shape checks:
+ * callers validate (it runs inside linearInto's quantized panels too).
+ * @param out       f32, out[outOffset + i·ldo + j] written for i < m, j < n
+ * @param a         [m, k] f32
+ * @param bt        [n, k] f32
+ * @param ldo       row stride of out (default n: a dense [m, n] result)
+ * @param outOffset index of out[0, 0]
  */
-export function abtInto(out: Float32Array, a: Float32Array, bt: Float32Array, m: number, n: number, k: number): void {
+export function abtInto(out: Float32Array, a: Float32Array, bt: Float32Array, m: number, n: number, k: number, ldo = n, outOffset = 0): void {
   for (let j0 = 0; j0 < n; j0 += NB) {
     const jEnd = Math.min(j0 + NB, n);
     const jTiles = j0 + ((jEnd - j0) & ~3); // end of the full 4-wide column tiles
     let i = 0;
     for (; i + 4 <= m; i += 4) {
-      for (let j = j0; j < jTiles; j += 4) tile4x4(out, a, bt, i, j, n, k);
+      for (let j = j0; j < jTiles; j += 4) tile4x4(out, outOffset + i * ldo + j, ldo, a, bt, i, j, k);
       for (let j = jTiles; j < jEnd; j++) {
-        for (let ii = i; ii < i + 4; ii++) out[ii * n + j] = dot(a, ii * k, bt, j * k, k);
+        for (let ii = i; ii < i + 4; ii++) out[outOffset + ii * ldo + j] = dot(a, ii * k, bt, j * k, k);
       }
     }
     for (; i < m; i++) {
-      for (let j = j0; j < jTiles; j += 4) tile1x4(out, a, bt, i, j, n, k);
-      for (let j = jTiles; j < jEnd; j++) out[i * n + j] = dot(a, i * k, bt, j * k, k);
+      for (let j = j0; j < jTiles; j += 4) tile1x4(out, outOffset + i * ldo + j, a, bt, i, j, k);
+      for (let j = jTiles; j < jEnd; j++) out[outOffset + i * ldo + j] = dot(a, i * k, bt, j * k, k);
     }
   }
 }
@@ -119,8 +122,8 @@ function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, k: number
   return s;
 }
 
-/** out[i..i+3, j..j+3] = a[i..i+3, :] · bt[j..j+3, :]ᵀ with 16 register accumulators. */
-function tile4x4(out: Float32Array, a: Float32Array, bt: Float32Array, i: number, j: number, n: number, k: number): void {
+/** out[i..i+3, j..j+3] (starting at index o, row stride ldo) = a[i..i+3, :] · bt[j..j+3, :]ᵀ with 16 register accumulators. */
+function tile4x4(out: Float32Array, o: number, ldo: number, a: Float32Array, bt: Float32Array, i: number, j: number, k: number): void {
   const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
   const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
@@ -135,15 +138,14 @@ function tile4x4(out: Float32Array, a: Float32Array, bt: Float32Array, i: number
     c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
     c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
   }
-  let o = i * n + j;
-  out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03; o += n;
-  out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13; o += n;
-  out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23; o += n;
+  out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03; o += ldo;
+  out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13; o += ldo;
+  out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23; o += ldo;
   out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33;
 }
 
-/** out[i, j..j+3] = a[i, :] · bt[j..j+3, :]ᵀ: one load of a[i, p] feeds four rows of bt (the matvec case). */
-function tile1x4(out: Float32Array, a: Float32Array, bt: Float32Array, i: number, j: number, n: number, k: number): void {
+/** out[i, j..j+3] (from index o) = a[i, :] · bt[j..j+3, :]ᵀ: one load of a[i, p] feeds four rows of bt (the matvec case). */
+function tile1x4(out: Float32Array, o: number, a: Float32Array, bt: Float32Array, i: number, j: number, k: number): void {
   const a0 = i * k;
   const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
   let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
@@ -154,6 +156,5 @@ function tile1x4(out: Float32Array, a: Float32Array, bt: Float32Array, i: number
     c2 += x * bt[b2 + p];
     c3 += x * bt[b3 + p];
   }
-  const o = i * n + j;
   out[o] = c0; out[o + 1] = c1; out[o + 2] = c2; out[o + 3] = c3;
 }

@@ -27,6 +27,13 @@ export interface BlockFormat {
    */
   dotRow(src: Uint8Array, srcOffset: number, x: Float32Array, xOffset: number, n: number): number;
   /**
+   * Optional fast decode kernel, used by linearInto for short inputs (T < 4) when present:
+   * y[r] = Σ_c dequant(W)[r, c] · x[xOffset + c] for every row of a [rows, cols] matrix stored in
+   * `src` (rows back to back). Must agree with `dotRow` up to summation order.
+   * @param y [rows] f32 (written)
+   */
+  matvecInto?(y: Float32Array, src: Uint8Array, rows: number, cols: number, x: Float32Array, xOffset: number): void;
+  /**
    * Encodes n elements exactly as ggml's `quantize_row_<name>_ref` does. Optional: formats that are
    * only ever read from files need not implement it.
    * @param out blocks written from byte outOffset
