@@ -32,6 +32,12 @@ export interface SentencePieceModel {
 }
 
 const SPACE_MARKER = '\u2581'; // ▁
+/** A run of ▁ and the text up to the next ▁ (or a trailing ▁ run): the cacheable chunks. */
+const CHUNK = /\u2581*[^\u2581]+|\u2581+/g;
+/** A piece in which a non-▁ character is followed by ▁: merges could cross a chunk boundary. */
+const CROSSES_CHUNK = /[^\u2581]\u2581/;
+const CACHE_LIMIT = 50_000;
+const CACHEABLE_CHUNK_LENGTH = 128;
 
 export class SentencePieceTokenizer implements Tokenizer {
   readonly kind = 'sentencepiece-bpe' as const;
@@ -47,6 +53,9 @@ export class SentencePieceTokenizer implements Tokenizer {
   private readonly added = new Map<number, AddedToken>();
   private readonly addedIds = new Map<string, number>();
   private readonly byteIds: number[] = [];
+  /** True when no piece crosses a chunk boundary (checked once), so chunks merge independently. */
+  private readonly chunkable: boolean;
+  private readonly chunkCache = new Map<string, readonly number[]>();
 
   constructor(private readonly model: SentencePieceModel, settings: TokenizerSettings) {
     this.vocabSize = model.vocabSize;
@@ -58,6 +67,7 @@ export class SentencePieceTokenizer implements Tokenizer {
       if (id === undefined) throw new TokenizerError(`byte-fallback piece ${name} is missing from the vocabulary`);
       this.byteIds.push(id);
     }
+    this.chunkable = !model.pieces.some((p) => p !== undefined && CROSSES_CHUNK.test(p));
     const specials = resolveSpecials(settings, (p) => this.pieceToId(p), (m) => new TokenizerError(m));
     this.bosId = specials.bosId;
     this.eosId = specials.eosId;
@@ -81,11 +91,36 @@ export class SentencePieceTokenizer implements Tokenizer {
     return ids;
   }
 
-  /** Normalizer + BPE for one non-empty text piece between added tokens. */
+  /**
+   * Normalizer + BPE for one non-empty text piece between added tokens. The piece is one BPE word
+   * (no pre-tokenizer). But SentencePiece trained with whitespace splitting, so the Llama vocabulary
+   * has no piece where another character is followed by ▁; then no merge crosses the point before
+   * such a ▁, and merging each chunk `▁*[^▁]+` alone gives the same ids (cached, like HF's word
+   * cache). `chunkable` checks that property of the vocabulary at load time.
+   */
   private encodeTextPiece(text: string): number[] {
     const normalized = SPACE_MARKER + text.replaceAll(' ', SPACE_MARKER);
+    if (!this.chunkable) return this.mergeWord(normalized);
+    const ids: number[] = [];
+    for (const match of normalized.matchAll(CHUNK)) {
+      const chunk = match[0];
+      let chunkIds = this.chunkCache.get(chunk);
+      if (chunkIds === undefined) {
+        chunkIds = this.mergeWord(chunk);
+        if (chunk.length <= CACHEABLE_CHUNK_LENGTH) {
+          if (this.chunkCache.size >= CACHE_LIMIT) this.chunkCache.clear();
+          this.chunkCache.set(chunk, chunkIds);
+        }
+      }
+      for (const id of chunkIds) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** BPE over the code points of a normalized word; unknown code points fall back to byte pieces. */
+  private mergeWord(word: string): number[] {
     const symbols: number[] = [];
-    for (const ch of normalized) {
+    for (const ch of word) {
       const id = this.model.pieceIds.get(ch);
       if (id !== undefined) symbols.push(id);
       else for (const b of utf8Bytes(ch)) symbols.push(this.byteIds[b]);

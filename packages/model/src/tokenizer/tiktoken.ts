@@ -15,6 +15,8 @@ import { resolveSpecials, type TokenizerSettings } from './settings.ts';
 import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.ts';
 import { isAscii, utf8Bytes } from './unicode.ts';
 
+const PIECE_CACHE_LIMIT = 50_000;
+
 /**
  * Parses a `.tiktoken` rank file: one `base64(bytes) rank` per line.
  * @returns rank → the token's bytes as a latin1 string (one char per byte, a cheap Map key)
@@ -69,6 +71,8 @@ export class TiktokenTokenizer implements Tokenizer {
   private readonly specialById = new Map<number, string>();
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly bytesById: (Uint8Array | undefined)[] = [];
+  /** Merge results of pieces that are not a single rank (tiktoken has no cache; this is only speed). */
+  private readonly pieceCache = new Map<string, readonly number[]>();
 
   /**
    * @param tokenBytes rank → token bytes as latin1 (parseTiktokenRanks)
@@ -115,19 +119,25 @@ export class TiktokenTokenizer implements Tokenizer {
       for (const match of segment.text.matchAll(CL100K_PATTERN)) {
         const piece = match[0];
         // ASCII text is its own latin1 byte string; anything else goes through UTF-8 first.
-        const bytes = isAscii(piece) ? piece : Buffer.from(utf8Bytes(piece)).toString('latin1');
+        const bytes = isAscii(piece) ? piece : Buffer.from(piece, 'utf8').toString('latin1');
         const rank = this.ranks.get(bytes);
         if (rank !== undefined) ids.push(rank);
-        else for (const id of this.mergeBytes(bytes)) ids.push(id);
+        else for (const id of this.mergePiece(bytes)) ids.push(id);
       }
     }
     return ids;
   }
 
-  private mergeBytes(bytes: string): number[] {
+  /** BPE over the bytes (latin1 string) of one piece, starting from single-byte tokens. */
+  private mergePiece(bytes: string): readonly number[] {
+    let ids = this.pieceCache.get(bytes);
+    if (ids !== undefined) return ids;
     const symbols: number[] = [];
     for (let i = 0; i < bytes.length; i++) symbols.push(this.ranks.get(bytes[i])!); // all 256 bytes are ranks
-    return bpeMerge(symbols, this.rules);
+    ids = bpeMerge(symbols, this.rules);
+    if (this.pieceCache.size >= PIECE_CACHE_LIMIT) this.pieceCache.clear();
+    this.pieceCache.set(bytes, ids);
+    return ids;
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
@@ -155,7 +165,7 @@ export class TiktokenTokenizer implements Tokenizer {
   }
 
   pieceToId(piece: string): number | undefined {
-    return this.specialIds.get(piece) ?? this.ranks.get(Buffer.from(utf8Bytes(piece)).toString('latin1'));
+    return this.specialIds.get(piece) ?? this.ranks.get(Buffer.from(piece, 'utf8').toString('latin1'));
   }
 
   isSpecial(id: number): boolean {
