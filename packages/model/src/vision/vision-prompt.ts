@@ -5,7 +5,7 @@
  */
 import type { Model } from '../model.ts';
 import type { InferenceSession } from '../session.ts';
-import { ImageError } from '../errors.ts';
+import { ImageError, InvalidArgumentError } from '../errors.ts';
 import type { Phi3VDecoder } from '../variants/phi3-vision.ts';
 import type { ImageEmbeddingResult } from './image-embedding.ts';
 import { preprocessImage, type ProcessedImage } from './image-processor.ts';
@@ -58,7 +58,10 @@ export function prepareImages(model: Model, images: readonly { label: string; im
 export function spliceImageEmbeddings(model: Model, inputIds: readonly number[], images: readonly PreparedImage[]): { tokens: number[]; embeddings: Float32Array } {
   const decoder = visionDecoder(model);
   const D = model.config.hiddenSize;
-  const tokens = inputIds.map((id) => Math.min(Math.max(id, 0), model.config.vocabSize - 1));
+  const V = model.config.vocabSize;
+  const bad = inputIds.find((id) => !Number.isSafeInteger(id) || id >= V);
+  if (bad !== undefined) throw new InvalidArgumentError(`token id ${bad} is outside the vocabulary [0, ${V})`);
+  const tokens = inputIds.map((id) => Math.max(id, 0)); // HF clamp_min_(0); these rows are overwritten below
   const embeddings = decoder.embed(tokens); // [T, D]
   const positions = imagePositions(inputIds);
   const rows = images.reduce((n, im) => n + im.processed.numImgTokens, 0);
