@@ -12,5 +12,6 @@ const program = new Command('phi3')
 (await import('./commands/verify.ts')).register(program);
 (await import('./commands/generate.ts')).register(program);
 (await import('./commands/tokenize.ts')).register(program);
+(await import('./commands/convert.ts')).register(program);
 
 await runMain(program);

@@ -24,3 +24,5 @@ export * from './weights/quantize.ts';
 export * from './vision/vision-prompt.ts';
 export { withImageTags, splitImageTags, type ChunkTokenizer } from './vision/prompt.ts';
 export { readImage, decodeImage, type RgbImage } from './vision/image.ts';
+export * from './weights/gguf-convert.ts';
+export { GGUF_OUT_TYPES, isGgufOutType, type GgufOutType } from './weights/gguf-export.ts';

@@ -2,7 +2,7 @@
  * GGUF v3 writer: the exact inverse of gguf.ts. Used by `phi3 convert` (streaming tensors to disk
  * one at a time, so multi-GB models never sit in memory twice) and by tests (in memory).
  */
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, rmSync, writeSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.ts';
 import { GGML_TYPES, GgufValueType, type GgufValue } from './gguf-types.ts';
 
@@ -207,7 +207,10 @@ export function writeGguf(
       onTensor?.(i, t.name);
     });
     ftruncateSync(fd, header.length + dataBytes); // the padding after the last tensor
-  } finally {
     closeSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(path, { force: true }); // never leave a truncated GGUF behind
+    throw err;
   }
 }
