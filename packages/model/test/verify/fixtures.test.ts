@@ -4,7 +4,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FixtureError, UnsupportedModelError, verifyFixture, WeightsFormatError } from '../../src/index.ts';
+import { FixtureError, loadModel, UnsupportedModelError, verifyFixture, WeightsFormatError } from '../../src/index.ts';
+import { maxAbsDiff } from '../../src/verify/compare.ts';
+import { readF32File, readReference } from '../../src/verify/reference.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../../fixtures');
 const PHI3_FIXTURES = [
@@ -36,6 +38,20 @@ describe('verify details', () => {
     expect(control.match).toBe(false);
     expect(control.firstMismatch).toBe(7); // the first token after the switch at original_max = 32
     expect(report.ok).toBe(true);
+  });
+
+  it('does not match the sliding-window negative controls (no window; W+1 keys)', () => {
+    const dir = join(FIXTURES, 'phi3-sliding-tiny');
+    const c = readReference(dir).cases[0];
+    const model = loadModel(dir);
+    const logits = model.forward(c.inputIds!, model.createCache(c.shape[0]), { allLogits: true });
+    const W = 8; // config sliding_window: rows before position W see the same keys under every rule
+    for (const control of ['seq24.control_no_window.logits.f32', 'seq24.control_window_plus_one.logits.f32']) {
+      const ref = readF32File(dir, control, c.shape[0], c.shape[1]);
+      expect(maxAbsDiff(logits.subarray(0, W * c.shape[1]), ref.subarray(0, W * c.shape[1]))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(logits, ref)).toBeGreaterThan(0.1);
+    }
+    model.close();
   });
 
   it('compares every layer when hidden states are present (embeddings, layers, final norm)', async () => {
