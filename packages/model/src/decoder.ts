@@ -20,7 +20,13 @@ export type TapName =
   /** [T, D] residual stream after decoder layer `layer` */
   | 'layer_output'
   /** [T, D] final norm applied to the last layer's output; layer = L */
-  | 'final_norm';
+  | 'final_norm'
+  /** [T, E] mixture-of-experts gate output of layer `layer` (HF `router_logits`) */
+  | 'router_logits'
+  /** [T, K] experts each token is routed to, as f32-held integers (HF `selected_experts`) */
+  | 'router_experts'
+  /** [T, K] multipliers of those experts' outputs (HF `routing_weights`) */
+  | 'router_weights';
 
 /** Receives intermediates during a forward; `data` is only valid during the call (copy to keep). */
 export type TapFn = (name: TapName, layer: number, data: Float32Array) => void;
@@ -41,8 +47,8 @@ export interface DecoderVariant {
   norm(x: Float32Array, T: number, layer: number, which: 'attn' | 'ffn' | 'final'): Float32Array;
   /** Self-attention of T new tokens at positions [cache.length, cache.length + T); writes layer's K/V. @returns [T, D] f32 */
   attention(x: Float32Array, T: number, layer: number, cache: KvCache): Float32Array;
-  /** Feed-forward block (dense MLP or mixture of experts). @returns [T, D] f32 */
-  ffn(x: Float32Array, T: number, layer: number): Float32Array;
+  /** Feed-forward block (dense MLP or mixture of experts; MoE reports its routing to `tap`). @returns [T, D] f32 */
+  ffn(x: Float32Array, T: number, layer: number, tap?: TapFn): Float32Array;
   /** Output head. @param h [T, D] f32 (final-normed) @returns [T, V] f32 */
   head(h: Float32Array, T: number): Float32Array;
 }
@@ -72,7 +78,7 @@ export function forwardDecoder(v: DecoderVariant, tokens: readonly number[], cac
   opts.tap?.('embeddings', -1, h);
   for (let l = 0; l < L; l++) {
     addInto(h, h, v.attention(v.norm(h, T, l, 'attn'), T, l, cache));
-    addInto(h, h, v.ffn(v.norm(h, T, l, 'ffn'), T, l));
+    addInto(h, h, v.ffn(v.norm(h, T, l, 'ffn'), T, l, opts.tap));
     opts.tap?.('layer_output', l, h);
   }
   cache.commit(T);

@@ -10,6 +10,7 @@ import type { WeightSource } from '../weights/source.ts';
 import { phi3Variant } from './phi3.ts';
 import { phi3VisionVariant } from './phi3-vision.ts';
 import { phi3SmallVariant } from './phi3-small.ts';
+import { phimoeVariant } from './phimoe.ts';
 
 /** What a variant file exports for the registry. */
 export interface VariantModule<C extends ModelConfig = ModelConfig> {
@@ -28,6 +29,7 @@ const VARIANTS: readonly VariantModule[] = [
   phi3Variant,
   phi3VisionVariant,
   phi3SmallVariant,
+  phimoeVariant,
 ];
 
 /** The module for a config.json `model_type`; UnsupportedModelError naming it (and `where`) otherwise. */
