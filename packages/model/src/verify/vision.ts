@@ -49,9 +49,15 @@ function requireIds(ctx: VerifyContext, ids: readonly number[] | null, what: str
   return ids;
 }
 
+/** Text-only entries run the default way; image placeholders without images are a fixture error. */
+function withoutPlaceholders(ctx: VerifyContext, ids: readonly number[] | null, what: string): undefined {
+  if (ids?.some((id) => id < 0)) throw new FixtureError(`${ctx.dir}: ${what} has image placeholder ids but names no images`);
+  return undefined;
+}
+
 function caseLogits(ctx: VerifyContext, c: ReferenceCase): Float32Array | undefined {
   const names = imagesOf(c.raw);
-  if (names.length === 0) return undefined;
+  if (names.length === 0) return withoutPlaceholders(ctx, c.inputIds, `case ${c.name}`);
   const ids = requireIds(ctx, c.inputIds, `case ${c.name}`);
   const { tokens, embeddings } = spliceImageEmbeddings(ctx.model, ids, fixtureImages(ctx, names));
   const logits = ctx.model.forward(tokens, ctx.model.createCache(tokens.length), { allLogits: true, embeddings });
@@ -173,7 +179,7 @@ export const phi3VisionVerifyHook: VerifyHook = {
     const caseName = typeof g.raw.case === 'string' ? g.raw.case : null;
     const c = ctx.reference.cases.find((x) => x.name === caseName);
     const names = c === undefined ? imagesOf(g.raw) : imagesOf(c.raw);
-    if (names.length === 0) return undefined;
+    if (names.length === 0) return withoutPlaceholders(ctx, g.promptIds, `generate entry ${g.name}`);
     const ids = requireIds(ctx, g.promptIds, `generate entry ${g.name}`);
     const { tokens, embeddings } = spliceImageEmbeddings(ctx.model, ids, fixtureImages(ctx, names));
     return greedyDecode(ctx.model, tokens, g.maxNewTokens, { embeddings });

@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/model.ts';
 import { checkImageIntermediates } from '../../src/verify/vision.ts';
+import { verifyFixture } from '../../src/verify/verify.ts';
+import { FixtureError } from '../../src/verify/reference.ts';
 import { readImage } from '../../src/vision/image.ts';
 import { prepareImages, visionDecoder } from '../../src/vision/vision-prompt.ts';
 
@@ -39,5 +41,18 @@ describe('checkImageIntermediates with raw files next to the images', () => {
     const dir = mkdtempSync(join(tmpdir(), 'phi3v-verify-'));
     const checks = checkImageIntermediates(dir, cfg, 'checker.png', im, undefined, undefined);
     expect(checks).toEqual([expect.objectContaining({ name: 'checker.png: pixel_values', ok: true, target: false })]);
+  });
+});
+
+describe('verifyFixture on a tampered phi3_v fixture', () => {
+  it('refuses image placeholder ids in a case that names no images', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phi3v-tampered-'));
+    for (const f of readdirSync(FIXTURE)) if (f !== 'reference.json') symlinkSync(join(FIXTURE, f), join(dir, f));
+    const ref = JSON.parse(readFileSync(join(FIXTURE, 'reference.json'), 'utf8'));
+    ref.cases[0].images = [];
+    delete ref.cases[0].image;
+    writeFileSync(join(dir, 'reference.json'), JSON.stringify(ref));
+    await expect(verifyFixture(dir)).rejects.toThrow(FixtureError);
+    await expect(verifyFixture(dir)).rejects.toThrow(/case gradient_2x2 has image placeholder ids but names no images/);
   });
 });
