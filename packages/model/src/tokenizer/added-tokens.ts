@@ -9,7 +9,7 @@
  * tiktoken's special-token search (leftmost match) is the same thing without stripping.
  */
 import { TokenizerError } from '../errors.ts';
-import type { AddedToken } from './types.ts';
+import type { AddedToken, EncodeOptions } from './types.ts';
 import { isWhiteSpaceCode } from './unicode.ts';
 
 /** A piece of the input: plain text for the model, or an added token matched verbatim. */
@@ -54,4 +54,28 @@ export class AddedTokenSplitter {
     if (offset < text.length) out.push({ text: text.slice(offset) });
     return out;
   }
+}
+
+/**
+ * The encode skeleton both tokenizers share: BOS if asked, added tokens as their ids, and every
+ * text segment through the model's own `encodeText`, which appends its ids to `out`.
+ */
+export function encodeWithAddedTokens(
+  text: string,
+  options: EncodeOptions,
+  splitter: AddedTokenSplitter,
+  bosId: number | undefined,
+  encodeText: (text: string, out: number[]) => void,
+): number[] {
+  const ids: number[] = [];
+  if (options.addBos) {
+    if (bosId === undefined) throw new TokenizerError('this tokenizer has no BOS token');
+    ids.push(bosId);
+  }
+  const segments: Segment[] = options.specialAsText ? (text === '' ? [] : [{ text }]) : splitter.split(text);
+  for (const segment of segments) {
+    if (segment.id !== undefined) ids.push(segment.id);
+    else encodeText(segment.text, ids);
+  }
+  return ids;
 }

@@ -10,7 +10,7 @@
  *      `<0xXX>` pieces (byte_fallback); byte pieces never merge.
  */
 import { TokenizerError } from '../errors.ts';
-import { AddedTokenSplitter } from './added-tokens.ts';
+import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
 import { decodeSentencePiece, SentencePieceStreamDecoder } from './detokenize.ts';
 import { resolveSpecials, type TokenizerSettings } from './settings.ts';
@@ -79,16 +79,7 @@ export class SentencePieceTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids: number[] = [];
-    if (options.addBos) {
-      if (this.bosId === undefined) throw new TokenizerError('this tokenizer has no BOS token');
-      ids.push(this.bosId);
-    }
-    for (const segment of this.splitter.split(text)) {
-      if (segment.id !== undefined) ids.push(segment.id);
-      else for (const id of this.encodeTextPiece(segment.text)) ids.push(id);
-    }
-    return ids;
+    return encodeWithAddedTokens(text, options, this.splitter, this.bosId, (piece, out) => this.encodeTextPiece(piece, out));
   }
 
   /**
@@ -98,10 +89,12 @@ export class SentencePieceTokenizer implements Tokenizer {
    * such a ▁, and merging each chunk `▁*[^▁]+` alone gives the same ids (cached, like HF's word
    * cache). `chunkable` checks that property of the vocabulary at load time.
    */
-  private encodeTextPiece(text: string): number[] {
+  private encodeTextPiece(text: string, ids: number[]): void {
     const normalized = SPACE_MARKER + text.replaceAll(' ', SPACE_MARKER);
-    if (!this.chunkable) return this.mergeWord(normalized);
-    const ids: number[] = [];
+    if (!this.chunkable) {
+      for (const id of this.mergeWord(normalized)) ids.push(id);
+      return;
+    }
     for (const match of normalized.matchAll(CHUNK)) {
       const chunk = match[0];
       let chunkIds = this.chunkCache.get(chunk);
@@ -114,7 +107,6 @@ export class SentencePieceTokenizer implements Tokenizer {
       }
       for (const id of chunkIds) ids.push(id);
     }
-    return ids;
   }
 
   /** BPE over the code points of a normalized word; unknown code points fall back to byte pieces. */

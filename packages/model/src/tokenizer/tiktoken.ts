@@ -7,7 +7,7 @@
  *      adjacent pair whose concatenation has the lowest rank (tiktoken src/lib.rs byte_pair_merge).
  */
 import { TokenizerError } from '../errors.ts';
-import { AddedTokenSplitter } from './added-tokens.ts';
+import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
 import { CL100K_PATTERN } from './cl100k.ts';
 import { ByteStreamDecoder, decodeByteTokens } from './detokenize.ts';
@@ -106,26 +106,19 @@ export class TiktokenTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids: number[] = [];
-    if (options.addBos) {
-      if (this.bosId === undefined) throw new TokenizerError('this tokenizer has no BOS token');
-      ids.push(this.bosId);
+    return encodeWithAddedTokens(text, options, this.splitter, this.bosId, (segment, out) => this.encodeOrdinary(segment, out));
+  }
+
+  /** Steps 2-3 for text without special tokens (tiktoken `encode_ordinary`); appends to `ids`. */
+  private encodeOrdinary(text: string, ids: number[]): void {
+    for (const match of text.matchAll(CL100K_PATTERN)) {
+      const piece = match[0];
+      // ASCII text is its own latin1 byte string; anything else goes through UTF-8 first.
+      const bytes = isAscii(piece) ? piece : Buffer.from(piece, 'utf8').toString('latin1');
+      const rank = this.ranks.get(bytes);
+      if (rank !== undefined) ids.push(rank);
+      else for (const id of this.mergePiece(bytes)) ids.push(id);
     }
-    for (const segment of this.splitter.split(text)) {
-      if (segment.id !== undefined) {
-        ids.push(segment.id);
-        continue;
-      }
-      for (const match of segment.text.matchAll(CL100K_PATTERN)) {
-        const piece = match[0];
-        // ASCII text is its own latin1 byte string; anything else goes through UTF-8 first.
-        const bytes = isAscii(piece) ? piece : Buffer.from(piece, 'utf8').toString('latin1');
-        const rank = this.ranks.get(bytes);
-        if (rank !== undefined) ids.push(rank);
-        else for (const id of this.mergePiece(bytes)) ids.push(id);
-      }
-    }
-    return ids;
   }
 
   /** BPE over the bytes (latin1 string) of one piece, starting from single-byte tokens. */

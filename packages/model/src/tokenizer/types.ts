@@ -6,6 +6,11 @@
 export interface EncodeOptions {
   /** Prepend the BOS id (`<s>` for Phi-3, `<|endoftext|>` for Phi-3-small). Default false. */
   addBos?: boolean;
+  /**
+   * Treat added/special-token strings in the text as plain text (no `<|user|>` etc. is recognised;
+   * tiktoken's `encode_ordinary`). Default false: they are recognised, as HF and Phi3SmallTokenizer do.
+   */
+  specialAsText?: boolean;
 }
 
 export interface DecodeOptions {

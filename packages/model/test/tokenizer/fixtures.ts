@@ -16,6 +16,7 @@ export interface TokenizerCase {
   token_bytes_b64?: string[];
   decoded: string;
   decoded_skip_special?: string;
+  ids_special_as_text?: number[];
 }
 
 export interface ChatExample {

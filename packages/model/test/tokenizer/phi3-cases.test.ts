@@ -28,6 +28,12 @@ describe.each([
     }
   });
 
+  test('specialAsText gives the reference ids_special_as_text (added-token strings as plain text)', () => {
+    for (const c of list.filter((x) => x.ids_special_as_text)) {
+      expect(tok.encode(c.text, { specialAsText: true }), c.text).toEqual(c.ids_special_as_text);
+    }
+  });
+
   test('idToPiece gives the reference token strings, pieceToId inverts it', () => {
     for (const c of list) {
       expect(c.ids.map((id) => tok.idToPiece(id)), c.text).toEqual(c.tokens);

@@ -19,6 +19,12 @@ test('encode gives the reference ids for every case', () => {
   expect(mismatches.map((c) => c.text)).toEqual([]);
 });
 
+test('specialAsText gives the reference ids_special_as_text (encode_ordinary)', () => {
+  const withSpecials = cases.filter((c) => c.ids_special_as_text);
+  expect(withSpecials.length).toBeGreaterThan(20);
+  for (const c of withSpecials) expect(tok.encode(c.text, { specialAsText: true }), c.text).toEqual(c.ids_special_as_text);
+});
+
 test('decode gives the reference text (incl. a leading U+FEFF) and every case round-trips', () => {
   for (const c of cases) {
     expect(tok.decode(c.ids), c.text).toBe(c.decoded);
