@@ -10,6 +10,7 @@ import { UsageError } from '../run-main.ts';
 interface VerifyFlags {
   json?: boolean;
   tolerance: number;
+  weights?: string;
 }
 
 export function register(program: Command): void {
@@ -21,9 +22,10 @@ export function register(program: Command): void {
     .argument('<fixture_dir>', 'fixture folder')
     .option('--json', 'print one JSON object on stdout')
     .option('--tolerance <x>', 'max |Δlogit| allowed per case', parseNumber, DEFAULT_TOLERANCE)
+    .option('--weights <file>', "check a GGUF file's config and weights instead of the fixture's safetensors")
     .action(async (dir: string, flags: VerifyFlags) => {
       if (!(flags.tolerance > 0)) throw new UsageError(`--tolerance must be > 0 (got ${flags.tolerance})`);
-      const report = await verifyFixture(dir, { tolerance: flags.tolerance });
+      const report = await verifyFixture(dir, { tolerance: flags.tolerance, weights: flags.weights });
       process.stdout.write(`${flags.json ? JSON.stringify(report) : formatVerifyReport(report)}\n`);
       if (!report.ok) process.exitCode = 1;
     });

@@ -59,13 +59,15 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** max |Δlogit| allowed per case (default 1e-3) */
   readonly tolerance?: number;
+  /** Weights to check instead of the fixture's own: a GGUF file (config and weights both read from it). */
+  readonly weights?: string;
 }
 
 /** Verifies one fixture folder. Throws (typed) when the folder, config or weights are unusable. */
 export async function verifyFixture(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const reference = readReference(dir);
-  const model = loadModel(dir); // the user-facing loader: config.json + safetensors
+  const model = loadModel(opts.weights ?? dir); // the user-facing loader: config.json + safetensors, or a GGUF file
   try {
     const ctx: VerifyContext = { dir, reference, model, tolerance };
     const hook = model.variant.verifyHook;

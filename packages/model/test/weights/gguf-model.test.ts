@@ -15,7 +15,7 @@ import { writeGguf } from '../../src/weights/gguf-writer.ts';
 import { quantizeWeights } from '../../src/weights/quantize.ts';
 import { readF32File, readReference } from '../../src/verify/reference.ts';
 import { dequantizeMatrix } from '@phi3/tensor';
-import { greedyDecode } from '../../src/verify/verify.ts';
+import { greedyDecode, verifyFixture } from '../../src/verify/verify.ts';
 
 const ROOT = join(import.meta.dirname, '../../../..');
 const FIXTURES = ['phi3-mini-tiny', 'phi3-gqa-tiny', 'phi3-longrope-tiny', 'phi3-sliding-tiny', 'phi3-bf16-tiny', 'phi3-shakespeare-tiny'];
@@ -129,12 +129,16 @@ describe.each(FIXTURES)('%s as GGUF', (name) => {
     reference = ref.cases.map((c) => readF32File(dir, c.logitsFile, c.shape[0], c.shape[1]));
   });
 
-  it('F32: same config, and logits identical to the safetensors path', () => {
-    const model = loadGguf(convertFixture(dir, 'f32'));
+  it('F32: same config, logits identical to the safetensors path, and `verify --weights` passes', async () => {
+    const path = convertFixture(dir, 'f32');
+    const model = loadGguf(path);
     expect(model.config).toEqual(readModelConfig(dir).config);
     expect(maxAbsDiff(caseLogits(model, dir), f32Logits)).toBe(0);
     expect(maxAbsDiff(caseLogits(model, dir), reference)).toBeLessThan(1e-3);
     model.close();
+    const report = await verifyFixture(dir, { weights: path });
+    expect(report.ok).toBe(true);
+    expect(report.generate.length).toBeGreaterThan(0);
   });
 
   it('F16: equals the safetensors model with f16-rounded weights; close to f32', () => {
