@@ -9,7 +9,7 @@ import { forwardDecoder, type DecoderVariant, type ForwardOptions } from './deco
 import { ConfigError } from './errors.ts';
 import { KvCache } from './layers/kv-cache.ts';
 import { variantForKind, variantForModelType, type VariantModule } from './variants/registry.ts';
-import { openSafetensorsFolder, type WeightSource } from './weights/source.ts';
+import { openSafetensorsFolder, type SafetensorsOptions, type WeightSource } from './weights/source.ts';
 import { isGgufFile, openGgufCheckpoint } from './weights/gguf-model.ts';
 
 /** A loaded model: config, wired decoder and the weight source it was read from. */
@@ -45,8 +45,11 @@ export function readModelConfig(dir: string): { config: ModelConfig; variant: Va
   return { config: variant.parseConfig(reader), variant };
 }
 
+/** How to load a model (safetensors options; GGUF weights always stay in their stored format). */
+export type LoadOptions = SafetensorsOptions;
+
 /** Loads a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF file. */
-export function loadModel(path: string): Model {
+export function loadModel(path: string, options: LoadOptions = {}): Model {
   if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
   if (isGgufFile(path)) {
     const { config, weights } = openGgufCheckpoint(path); // a llama.cpp GGUF file (weights/gguf-model.ts)
@@ -54,7 +57,7 @@ export function loadModel(path: string): Model {
   }
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors)`);
   const { config } = readModelConfig(path);
-  return buildModel(config, openSafetensorsFolder(path));
+  return buildModel(config, openSafetensorsFolder(path, options));
 }
 
 /** Wires a model from a normalized config and any weight source (closes the source on failure). */

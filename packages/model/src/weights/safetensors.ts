@@ -118,6 +118,13 @@ export class SafetensorsFile {
     return out;
   }
 
+  /** Reads one tensor's stored bytes unchanged (little-endian elements of `entries.get(name).dtype`). */
+  readRaw(name: string): Uint8Array {
+    const e = this.entries.get(name);
+    if (e === undefined) throw new WeightsFormatError(`${this.path}: no tensor named "${name}"`);
+    return this.readBytes(e.fileOffset, e.byteLength);
+  }
+
   close(): void {
     closeSync(this.fd);
   }

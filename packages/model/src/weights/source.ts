@@ -3,7 +3,7 @@
  * model never holds two full copies of its weights. Implemented for safetensors folders here (single
  * file or sharded with `model.safetensors.index.json`) and for GGUF in weights/gguf*.ts.
  */
-import { denseMatrix, type WeightMatrix } from '@phi3/tensor';
+import { denseMatrix, quantizedMatrix, type WeightMatrix } from '@phi3/tensor';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, normalize, isAbsolute } from 'node:path';
 import { WeightsFormatError } from '../errors.ts';
@@ -59,6 +59,16 @@ export function assertTensorShape(src: WeightSource, name: string, shape: readon
   }
 }
 
+/** How safetensors weights are held in memory. */
+export interface SafetensorsOptions {
+  /**
+   * Keep BF16/F16 matrices in their stored 16-bit form (half the memory of f32; each element is widened
+   * exactly when multiplied, so results match up to summation order, but matmuls are slower).
+   * Default false: matrices are widened to dense f32 once at load.
+   */
+  readonly keepHalfPrecision?: boolean;
+}
+
 /** Safetensors checkpoint: one file, or shards listed by an index's `weight_map`. */
 export class SafetensorsSource implements WeightSource {
   private readonly byName = new Map<string, { file: SafetensorsFile; entry: SafetensorsEntry }>();
@@ -66,6 +76,7 @@ export class SafetensorsSource implements WeightSource {
   constructor(
     readonly description: string,
     private readonly files: readonly SafetensorsFile[],
+    private readonly options: SafetensorsOptions = {},
   ) {
     for (const file of files) {
       for (const entry of file.entries.values()) {
@@ -98,6 +109,10 @@ export class SafetensorsSource implements WeightSource {
   getMatrix(name: string): WeightMatrix {
     const { shape } = this.lookup(name).entry;
     if (shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${shape.join(', ')}])`);
+    const { file, entry } = this.lookup(name);
+    if (this.options.keepHalfPrecision && (entry.dtype === 'BF16' || entry.dtype === 'F16')) {
+      return quantizedMatrix(entry.dtype === 'BF16' ? 'bf16' : 'f16', file.readRaw(name), shape[0], shape[1]);
+    }
     return denseMatrix(this.getF32(name), shape[0], shape[1]);
   }
 
@@ -116,15 +131,15 @@ export class SafetensorsSource implements WeightSource {
  * Opens the safetensors weights of a HF model folder: `model.safetensors.index.json` (sharded) if
  * present, else `model.safetensors`. Every shard header is validated up front; data stays on disk.
  */
-export function openSafetensorsFolder(dir: string): SafetensorsSource {
+export function openSafetensorsFolder(dir: string, options: SafetensorsOptions = {}): SafetensorsSource {
   const indexPath = join(dir, 'model.safetensors.index.json');
-  if (existsSync(indexPath)) return openShardedIndex(dir, indexPath);
+  if (existsSync(indexPath)) return openShardedIndex(dir, indexPath, options);
   const single = join(dir, 'model.safetensors');
   if (!existsSync(single)) throw new WeightsFormatError(`${dir}: no model.safetensors or model.safetensors.index.json`);
-  return new SafetensorsSource(single, [new SafetensorsFile(single)]);
+  return new SafetensorsSource(single, [new SafetensorsFile(single)], options);
 }
 
-function openShardedIndex(dir: string, indexPath: string): SafetensorsSource {
+function openShardedIndex(dir: string, indexPath: string, options: SafetensorsOptions): SafetensorsSource {
   const fail = (msg: string): never => {
     throw new WeightsFormatError(`${indexPath}: ${msg}`);
   };
@@ -151,7 +166,7 @@ function openShardedIndex(dir: string, indexPath: string): SafetensorsSource {
     for (const f of files) f.close();
     throw err;
   }
-  const source = new SafetensorsSource(indexPath, files);
+  const source = new SafetensorsSource(indexPath, files, options);
   for (const [name, shard] of Object.entries(map as Record<string, string>)) {
     const hit = files.find((f) => f.path === join(dir, shard));
     if (hit === undefined || !hit.entries.has(name)) {

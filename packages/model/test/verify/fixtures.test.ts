@@ -54,6 +54,19 @@ describe('verify details', () => {
     model.close();
   });
 
+  it('keeps BF16 matrices half-size on request, with the same logits up to summation order', () => {
+    for (const name of ['phi3-bf16-tiny', 'phi3-shakespeare-tiny']) {
+      const dir = join(FIXTURES, name);
+      const c = readReference(dir).cases[0];
+      const [wide, half] = [loadModel(dir), loadModel(dir, { keepHalfPrecision: true })];
+      expect(half.weights.getMatrix('model.layers.0.mlp.down_proj.weight').format).toBe('bf16');
+      const run = (m: typeof wide) => m.forward(c.inputIds!, m.createCache(c.shape[0]), { allLogits: true });
+      expect(maxAbsDiff(run(half), run(wide))).toBeLessThan(1e-5);
+      wide.close();
+      half.close();
+    }
+  });
+
   it('compares every layer when hidden states are present (embeddings, layers, final norm)', async () => {
     const report = await verifyFixture(join(FIXTURES, 'phi3-shakespeare-tiny'));
     expect(report.hiddenStates!.layers.map((l) => l.name)).toEqual([
