@@ -69,6 +69,23 @@ describe('incremental decoding with the KV cache', () => {
   });
 });
 
+describe('caller-supplied embeddings (vision)', () => {
+  it('are kept for the LongRoPE rebuild: the result equals one full forward over the same embeddings', () => {
+    const model = randomPhi3Model({ seed: 21, originalMax: 8, maxPositions: 64 });
+    const D = 32;
+    const tokens = randomTokens(11, V, 8);
+    const embeddings = model.decoder.embed(tokens);
+    for (let i = 0; i < 4 * D; i++) embeddings[D + i] = Math.sin(i); // rows 1..4 are not token embeddings
+    const s = new InferenceSession(model);
+    s.feed(tokens.slice(0, 6), { embeddings: embeddings.slice(0, 6 * D) });
+    s.feed(tokens.slice(6, 8));
+    const got = s.feed(tokens.slice(8), { allLogits: true }); // crosses 8 → rebuild from the stored embeddings
+    const full = model.forward(tokens, model.createCache(11), { allLogits: true, embeddings });
+    expect(maxAbsDiff(got, full.subarray(8 * V))).toBeLessThan(1e-4);
+    expect(() => s.feed([1], { embeddings: new Float32Array(3) })).toThrow(InvalidArgumentError);
+  });
+});
+
 describe('InferenceSession.truncate', () => {
   it('leaves the same state as feeding the kept prefix afresh, also across the LongRoPE switch', () => {
     fc.assert(
