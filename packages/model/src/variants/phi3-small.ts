@@ -13,7 +13,7 @@
  * (the config's attention_bias: false is unused); the head has no bias and is tied to embed_tokens
  * unless the config says tie_word_embeddings: false.
  */
-import { gatherMatrixRowsInto, layerNormInto, linearInto, type WeightMatrix } from '@phi3/tensor';
+import { gatherMatrixRowsInto, layerNormInto, linearInto } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
 import { ContextLengthError } from '../errors.ts';
 import { attentionInto, type AttentionLayout } from '../layers/attention.ts';
@@ -130,7 +130,7 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
     };
     return {
       inputNorm: readLayerNorm(w, n.inputNorm, D),
-      qkv: readMatrix(w, `${n.qkv}.weight`, qkvRows, D) as WeightMatrix,
+      qkv: readMatrix(w, `${n.qkv}.weight`, qkvRows, D),
       qkvBias: readTensor(w, `${n.qkv}.bias`, [qkvRows]),
       dense: readMatrix(w, `${n.dense}.weight`, D, H * Dh),
       denseBias: readTensor(w, `${n.dense}.bias`, [D]),
