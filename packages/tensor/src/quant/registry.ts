@@ -6,6 +6,7 @@ import { Q4_0 } from './q4_0.ts';
 import { Q8_0 } from './q8_0.ts';
 import { GGUF_FORMATS } from './gguf-formats.ts';
 
+/** GGUF/ggml type name -> its block codec; every QuantizedMatrix dispatches through this table. */
 export const QUANT_FORMATS = {
   q8_0: Q8_0,
   q4_0: Q4_0,
