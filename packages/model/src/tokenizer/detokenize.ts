@@ -14,12 +14,16 @@ import { TextDecoder } from 'node:util';
 import type { StreamDecoder } from './types.ts';
 import { createUtf8Decoder } from './unicode.ts';
 
-const SPACE_MARKER = /\u2581/g; // ▁, SentencePiece's visible space
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
+
+/** Replace decoder: SentencePiece's visible space ▁ (U+2581) back to ' '. */
+function spacesOf(token: string): string {
+  return token.includes('\u2581') ? token.replaceAll('\u2581', ' ') : token;
+}
 
 /** The byte of a `<0xXX>` byte-fallback token string, else undefined (ByteFallback's test). */
 function byteOfToken(token: string): number | undefined {
-  if (token.length !== 6) return undefined;
+  if (token.length !== 6 || token.charCodeAt(0) !== 0x3c) return undefined; // cheap reject before the regex
   const m = BYTE_TOKEN.exec(token);
   return m ? parseInt(m[1], 16) : undefined;
 }
@@ -40,7 +44,7 @@ function decodeByteRun(bytes: readonly number[]): string {
  * @param tokens token strings (vocabulary pieces, added tokens by content), in order
  */
 export function decodeSentencePiece(tokens: readonly string[]): string {
-  const replaced = tokens.map((t) => t.replace(SPACE_MARKER, ' '));
+  const replaced = tokens.map(spacesOf);
   const parts: string[] = [];
   let run: number[] = [];
   for (const token of replaced) {
@@ -74,7 +78,7 @@ export class SentencePieceStreamDecoder implements StreamDecoder {
   push(id: number): string {
     const token = this.tokenString(id);
     if (token === undefined) return '';
-    const text = token.replace(SPACE_MARKER, ' ');
+    const text = spacesOf(token);
     const byte = byteOfToken(text);
     if (byte !== undefined) {
       this.run.push(byte);
