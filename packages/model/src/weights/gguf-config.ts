@@ -58,6 +58,9 @@ export function phi3ConfigFromGguf(header: GgufHeader, label: string, read: Gguf
   if (embed === undefined) {
     throw new ConfigError(`${label}: no token_embd.weight tensor (a vocab-only GGUF holds a tokenizer, not a model)`);
   }
+  const nLayers = positiveInt(key('block_count'));
+  // Every layer has tensors; a count beyond the tensors in the file is corrupt (and would drive huge loops).
+  if (nLayers > header.tensors.length) fail(key('block_count'), `(${nLayers}) exceeds the ${header.tensors.length} tensors in the file`);
   const contextLength = positiveInt(key('context_length'));
   const slidingWindow = ggufInt(meta, key('attention.sliding_window'), 0);
   const id = (k: string) => (meta.has(`tokenizer.ggml.${k}`) ? ggufInt(meta, `tokenizer.ggml.${k}`) : null);
@@ -67,7 +70,7 @@ export function phi3ConfigFromGguf(header: GgufHeader, label: string, read: Gguf
     kind: 'phi3',
     vocabSize: embed.shape[0],
     hiddenSize,
-    nLayers: positiveInt(key('block_count')),
+    nLayers,
     nHeads,
     nKvHeads,
     headDim,
