@@ -78,7 +78,13 @@ export class InferenceSession {
       const ids = all.flatMap((s) => s.tokens);
       const embeddings = all.some((s) => s.embeddings) ? concat(all.map((s) => s.embeddings ?? this.model.decoder.embed(s.tokens))) : undefined;
       this.cache.truncate(0);
-      const full = this.model.forward(ids, this.cache, { allLogits: opts.allLogits, tap: opts.tap, embeddings });
+      let full: Float32Array;
+      try {
+        full = this.model.forward(ids, this.cache, { allLogits: opts.allLogits, tap: opts.tap, embeddings });
+      } catch (err) {
+        this.reset(); // the old cache rows are already overwritten: forget the sequence rather than keep a corrupt one
+        throw err;
+      }
       logits = opts.allLogits ? full.subarray((ids.length - tokens.length) * V) : full;
     } else {
       logits = this.model.forward(tokens, this.cache, opts);
