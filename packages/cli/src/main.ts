@@ -11,6 +11,7 @@ const program = new Command('phi3')
 // Each command module exports `register(program)`; one line per command.
 (await import('./commands/verify.ts')).register(program);
 (await import('./commands/generate.ts')).register(program);
+(await import('./commands/chat.ts')).register(program);
 (await import('./commands/tokenize.ts')).register(program);
 (await import('./commands/convert.ts')).register(program);
 
