@@ -1,6 +1,7 @@
 // Tensor-core benchmark (`pnpm bench:tensor`): naive vs blocked matmul at 512³ and the decode matvec
 // y = W·x for W [8192×3072] and [3072×8192] (phi-3-mini's MLP shapes) in f32, Q8_0 and Q4_0.
-// Prints a markdown table of medians: GFLOP/s and GB/s of weights streamed. Single thread.
+// Also a 16-token prefill through the [8192×3072] projection. Prints a markdown table of medians:
+// GFLOP/s and GB/s of weights streamed (weight bytes / time). Single thread.
 import { Bench } from 'tinybench';
 import {
   createRng, denseMatrix, fillNormal, linearInto, matmulInto, matmulRefInto, matrixBytes, matvecRefInto, quantizeMatrix,
@@ -51,7 +52,20 @@ function matvecCases(rows: number, cols: number): Case[] {
   ];
 }
 
-const cases = [...matmulCases(512), ...matvecCases(8192, 3072), ...matvecCases(3072, 8192)];
+/** Prefill: T token rows through one projection (quantized weights go through 16-row f32 panels). */
+function prefillCases(T: number, rows: number, cols: number): Case[] {
+  const dense = denseMatrix(randomF32(rows * cols), rows, cols);
+  const x = randomF32(T * cols);
+  const y = new Float32Array(T * rows);
+  return [dense, quantizeMatrix(dense, 'q8_0'), quantizeMatrix(dense, 'q4_0')].map((w) => ({
+    name: `prefill linear T=${T} [${rows}×${cols}] ${w.format} (linearInto)`,
+    run: () => linearInto(y, x, w, T),
+    flops: 2 * T * rows * cols,
+    weightBytes: matrixBytes(w),
+  }));
+}
+
+const cases = [...matmulCases(512), ...matvecCases(8192, 3072), ...matvecCases(3072, 8192), ...prefillCases(16, 8192, 3072)];
 // Each task runs >= 5 times and about 1.5 s, so the whole suite stays well under two minutes.
 const bench = new Bench({ time: 1500, iterations: 5, warmupIterations: 2, warmupTime: 200, throws: true });
 for (const c of cases) bench.add(c.name, c.run);
