@@ -121,3 +121,40 @@ describe('generate', () => {
     expect(new Set(a).size).toBeGreaterThan(1);
   });
 });
+
+describe('generate on the Shakespeare model (real weights, tokenizer and session)', async () => {
+  const { loadModel } = await import('../../src/model.ts');
+  const { InferenceSession } = await import('../../src/session.ts');
+  const { loadTokenizer } = await import('../../src/tokenizer/index.ts');
+  const { readFileSync } = await import('node:fs');
+  const dir = new URL('../../../../fixtures/phi3-shakespeare-tiny/', import.meta.url).pathname;
+  const reference = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as { generate: { prompt_ids: number[]; expected_ids: number[] }[] };
+  const model = loadModel(dir);
+  const tokenizer = loadTokenizer(dir);
+
+  test('greedy tokens equal the HF reference; the streamed text equals one-shot decode', async () => {
+    const { prompt_ids, expected_ids } = reference.generate[0];
+    const steps: GenerationStep[] = [];
+    for await (const s of generate(new InferenceSession(model), tokenizer.createStreamDecoder(), {
+      promptIds: prompt_ids, maxNewTokens: expected_ids.length, contextLength: model.config.maxPositionEmbeddings,
+      sampling: DEFAULT_SAMPLING, eosIds: new Set(tokenizer.stopIds),
+    })) steps.push(s);
+    expect(steps.map((s) => s.token)).toEqual(expected_ids);
+    expect(textOf(steps)).toBe(tokenizer.decode(expected_ids));
+    expect(steps.at(-1)!.stats).toMatchObject({ promptTokens: prompt_ids.length, generatedTokens: expected_ids.length, stopReason: 'length' });
+  });
+
+  test('sampling with a seed is reproducible through the whole stack', async () => {
+    const run = async (seed: number): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const s of generate(new InferenceSession(model), tokenizer.createStreamDecoder(), {
+        promptIds: reference.generate[0].prompt_ids, maxNewTokens: 16, contextLength: 512,
+        sampling: { ...DEFAULT_SAMPLING, temperature: 0.8, topK: 50, topP: 0.95, seed }, eosIds: new Set(tokenizer.stopIds),
+      })) out.push(s.token);
+      return out;
+    };
+    const a = await run(1);
+    expect(await run(1)).toEqual(a);
+    expect(await run(2)).not.toEqual(a);
+  });
+});
