@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { createRng, fillNormal } from '@phi3/tensor';
-import { buildModel, ConfigReader, InferenceSession, InMemorySource, WeightsFormatError, type Model, type TapName } from '../src/index.ts';
+import { buildModel, ConfigReader, InferenceSession, InMemorySource, WeightsFormatError, type Model, type TapName, type WeightSource } from '../src/index.ts';
 import { routeSparsemixer } from '../src/layers/moe.ts';
 import { maxAbsDiff } from '../src/verify/compare.ts';
 import { parsePhimoeConfig } from '../src/variants/phimoe-config.ts';
@@ -134,6 +134,29 @@ describe('random phimoe model', () => {
       expect(Array.from(experts)).toEqual(Array.from(again.experts));
       expect(Array.from(weights)).toEqual(Array.from(again.weights));
     }
+  });
+
+  it('a decode step multiplies by 6 expert matrices per layer (2 experts × w1, w3, w2), prefill by at most 3·E', () => {
+    const raw = rawConfig({ seed: 3, experts: 6 });
+    const inner = new InMemorySource(randomTensors(raw, 3));
+    const touched = new Set<string>();
+    // Every expert matrix records its name when a kernel reads its data.
+    const source: WeightSource = Object.assign(Object.create(inner) as WeightSource, {
+      getMatrix(name: string) {
+        const m = inner.getMatrix(name);
+        if (!name.includes('.experts.')) return m;
+        return new Proxy(m, { get: (target, key, receiver) => (key === 'data' && touched.add(name), Reflect.get(target, key, receiver)) });
+      },
+    });
+    const model = buildModel(parsePhimoeConfig(new ConfigReader(raw, 'random')), source);
+    const cache = model.createCache(12);
+    model.forward(randomTokens(11, 4), cache);
+    expect(touched.size).toBeGreaterThan(0);
+    expect(touched.size).toBeLessThanOrEqual(L * 3 * 6);
+    touched.clear();
+    model.forward([5], cache);
+    expect(touched.size).toBe(L * 6);
+    for (let l = 0; l < L; l++) expect([...touched].filter((n) => n.startsWith(`model.layers.${l}.`)).length).toBe(6);
   });
 
   it('rejects missing or misshapen weights with a WeightsFormatError naming the tensor', () => {
