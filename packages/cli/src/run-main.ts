@@ -10,8 +10,11 @@ export class UsageError extends Error {}
  * usage errors exit 2, runtime errors exit 1; `-v` adds the stack trace.
  */
 export async function runMain(program: Command, argv: string[] = process.argv): Promise<void> {
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Subcommands registered before this point do not inherit these settings: apply them to all.
+  forEachCommand(program, (cmd) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  });
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     await program.parseAsync(argv);
@@ -28,4 +31,9 @@ export async function runMain(program: Command, argv: string[] = process.argv): 
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = usage ? 2 : 1;
   }
+}
+
+function forEachCommand(cmd: Command, visit: (c: Command) => void): void {
+  visit(cmd);
+  for (const sub of cmd.commands) forEachCommand(sub, visit);
 }
