@@ -3,6 +3,7 @@
 //
 // Numerics: JS evaluates `a[i] * b[j]` and `+=` on Float32Array elements in float64 and rounds only
 // when storing, so every kernel here accumulates in double — more precise than a float32 BLAS.
+import { ShapeError } from '../errors.ts';
 import { assertDim, assertLength } from '../shape.ts';
 
 function assertMatmul(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, op: string): void {
@@ -89,8 +90,7 @@ const NB = 64;
  * The shared fast kernel, "a times b-transposed": out[i, j] = Σ_p a[i, p] · bt[j, p].
  * Both operands are walked along contiguous p. Full 4×4 tiles keep 16 sums in registers (8 loads feed
  * 16 multiply-adds); a leftover row of a uses the 1×4 kernel; leftover columns use a plain dot.
- * This is also `linear` (x [T, in] · Wᵀ with W [out, in]) without any packing. No shape checks:
- * callers validate (it runs inside linearInto's quantized panels too).
+ * This is also `linear` (x [T, in] · Wᵀ with W [out, in]) without any packing.
  * @param out       f32, out[outOffset + i·ldo + j] written for i < m, j < n
  * @param a         [m, k] f32
  * @param bt        [n, k] f32
@@ -98,6 +98,10 @@ const NB = 64;
  * @param outOffset index of out[0, 0]
  */
 export function abtInto(out: Float32Array, a: Float32Array, bt: Float32Array, m: number, n: number, k: number, ldo = n, outOffset = 0): void {
+  for (const [v, name] of [[m, 'm'], [n, 'n'], [k, 'k'], [outOffset, 'outOffset']] as const) assertDim(v, `abtInto ${name}`);
+  if (a.length < m * k || bt.length < n * k || ldo < n || (m > 0 && n > 0 && out.length < outOffset + (m - 1) * ldo + n)) {
+    throw new ShapeError(`abtInto: a[${a.length}], bt[${bt.length}], out[${out.length}] too short for m=${m}, n=${n}, k=${k}, ldo=${ldo}, offset=${outOffset}`);
+  }
   for (let j0 = 0; j0 < n; j0 += NB) {
     const jEnd = Math.min(j0 + NB, n);
     const jTiles = j0 + ((jEnd - j0) & ~3); // end of the full 4-wide column tiles

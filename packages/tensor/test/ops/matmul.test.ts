@@ -80,6 +80,14 @@ describe('matvec (W stored [out, in])', () => {
     expectWithinKUlp(got, want, a, b, m, k, n);
   });
 
+  it('abtInto writes through an out stride/offset and rejects short buffers', () => {
+    const out = new Float32Array(2 * 5).fill(-1);
+    abtInto(out, Float32Array.from([1, 2]), Float32Array.from([1, 0, 0, 1, 1, 1]), 1, 3, 2, 5, 6);
+    expect(Array.from(out)).toEqual([-1, -1, -1, -1, -1, -1, 1, 2, 3, -1]);
+    expect(() => abtInto(new Float32Array(8), Float32Array.from([1, 2]), new Float32Array(6), 1, 3, 2, 5, 6)).toThrow(ShapeError);
+    expect(() => abtInto(new Float32Array(3), new Float32Array(1), new Float32Array(6), 1, 3, 2)).toThrow(ShapeError);
+  });
+
   it('rejects a wrong x length with ShapeError', () => {
     expect(() => matvecInto(new Float32Array(2), new Float32Array(6), new Float32Array(2), 2, 3)).toThrow(ShapeError);
     expect(() => matvecRefInto(new Float32Array(3), new Float32Array(6), new Float32Array(3), 2, 3)).toThrow(ShapeError);
