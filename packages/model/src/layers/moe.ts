@@ -160,6 +160,7 @@ export function expertsForwardInto(
   routing: Routing,
   experts: readonly ExpertWeights[],
 ): void {
+  if (routing.tokens !== T) throw new RangeError(`routing covers ${routing.tokens} tokens, x has ${T}`);
   const K = SPARSEMIXER_TOP_K;
   const slotsOf = groupSlotsByExpert(routing, experts.length);
   for (let e = 0; e < experts.length; e++) {
