@@ -72,8 +72,15 @@ export class SentencePieceStreamDecoder implements StreamDecoder {
   private run: number[] = [];
   private started = false;
 
-  /** @param tokenString token string of an id, or undefined to skip it (unknown / skipped special) */
-  constructor(private readonly tokenString: (id: number) => string | undefined) {}
+  /**
+   * @param tokenString token string of an id, or undefined to skip it (unknown / skipped special)
+   * @param prefix      ids whose text is already shown: consumed silently, including a byte run
+   *                    still held back at their end, so output continues after them
+   */
+  constructor(private readonly tokenString: (id: number) => string | undefined, prefix: readonly number[] = []) {
+    for (const id of prefix) this.push(id);
+    if (this.endRun() !== '') this.started = true;
+  }
 
   push(id: number): string {
     const token = this.tokenString(id);
@@ -122,8 +129,14 @@ export function decodeByteTokens(tokens: readonly Uint8Array[]): string {
 export class ByteStreamDecoder implements StreamDecoder {
   private readonly utf8 = createUtf8Decoder();
 
-  /** @param tokenBytes bytes of an id, or undefined to skip it (unknown / skipped special) */
-  constructor(private readonly tokenBytes: (id: number) => Uint8Array | undefined) {}
+  /**
+   * @param tokenBytes bytes of an id, or undefined to skip it (unknown / skipped special)
+   * @param prefix     ids whose text is already shown: consumed silently (an unfinished character
+   *                   at their end stays pending and completes with the next bytes)
+   */
+  constructor(private readonly tokenBytes: (id: number) => Uint8Array | undefined, prefix: readonly number[] = []) {
+    for (const id of prefix) this.push(id);
+  }
 
   push(id: number): string {
     const bytes = this.tokenBytes(id);

@@ -14,7 +14,7 @@ import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
 import { decodeSentencePiece, SentencePieceStreamDecoder } from './detokenize.ts';
 import { resolveSpecials, type TokenizerSettings } from './settings.ts';
-import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
 import { utf8Bytes } from './unicode.ts';
 
 /** A SentencePiece-BPE vocabulary, whatever file it came from. */
@@ -129,8 +129,8 @@ export class SentencePieceTokenizer implements Tokenizer {
     return decodeSentencePiece(tokens);
   }
 
-  createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
-    return new SentencePieceStreamDecoder((id) => this.decodableString(id, options));
+  createStreamDecoder(options: StreamDecodeOptions = {}): StreamDecoder {
+    return new SentencePieceStreamDecoder((id) => this.decodableString(id, options), options.prefix);
   }
 
   /** The string decode uses for an id, or undefined when decode skips it. */

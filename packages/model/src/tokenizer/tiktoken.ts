@@ -12,7 +12,7 @@ import { bpeMerge, type MergeRules } from './bpe.ts';
 import { CL100K_PATTERN } from './cl100k.ts';
 import { ByteStreamDecoder, decodeByteTokens } from './detokenize.ts';
 import { resolveSpecials, type TokenizerSettings } from './settings.ts';
-import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
 import { isAscii, utf8Bytes } from './unicode.ts';
 
 const PIECE_CACHE_LIMIT = 50_000;
@@ -142,8 +142,8 @@ export class TiktokenTokenizer implements Tokenizer {
     return decodeByteTokens(tokens);
   }
 
-  createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
-    return new ByteStreamDecoder((id) => this.decodableBytes(id, options));
+  createStreamDecoder(options: StreamDecodeOptions = {}): StreamDecoder {
+    return new ByteStreamDecoder((id) => this.decodableBytes(id, options), options.prefix);
   }
 
   private decodableBytes(id: number, options: DecodeOptions): Uint8Array | undefined {

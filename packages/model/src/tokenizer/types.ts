@@ -18,6 +18,15 @@ export interface DecodeOptions {
   skipSpecial?: boolean;
 }
 
+export interface StreamDecodeOptions extends DecodeOptions {
+  /**
+   * Ids whose text is already shown (the prompt). The stream continues after them: its output is
+   * decode(prefix + ids) minus decode(prefix), so e.g. the space of a first generated `▁word` is
+   * kept (a stream without prefix drops it, like decode's leading-space strip).
+   */
+  prefix?: readonly number[];
+}
+
 /**
  * Incremental detokenizer: feed ids one at a time, get text as soon as it is final.
  * The concatenation of every `push` result and the final `flush` equals `decode(allIds)`.
@@ -63,7 +72,7 @@ export interface Tokenizer {
   encode(text: string, options?: EncodeOptions): number[];
   /** Ids the tokenizer does not know are skipped, as HF's `Tokenizer::decode` does. */
   decode(ids: readonly number[], options?: DecodeOptions): string;
-  createStreamDecoder(options?: DecodeOptions): StreamDecoder;
+  createStreamDecoder(options?: StreamDecodeOptions): StreamDecoder;
   /** Vocabulary string of an id (`▁Hello`, `<0x0A>`, `<|end|>`; tiktoken: its bytes as UTF-8 with U+FFFD). */
   idToPiece(id: number): string;
   /** Id of a vocabulary string or added token, or undefined. */

@@ -39,6 +39,17 @@ function expectStreamingEqualsBatch(tok: Tokenizer, ids: number[], skipSpecial: 
   }
 }
 
+/** A stream started after a prompt prints exactly what the prompt's text is followed by. */
+function expectPrefixStreamContinuesText(tok: Tokenizer, prompt: string, continuation: string, skipSpecial: boolean): void {
+  const prefix = tok.encode(prompt);
+  const ids = tok.encode(continuation);
+  const before = tok.decode(prefix, { skipSpecial });
+  const all = tok.decode([...prefix, ...ids], { skipSpecial });
+  expect(all.startsWith(before)).toBe(true);
+  const stream = tok.createStreamDecoder({ skipSpecial, prefix });
+  expect(ids.map((id) => stream.push(id)).join('') + stream.flush()).toBe(all.slice(before.length));
+}
+
 let phi3: Tokenizer;
 let small: Tokenizer;
 beforeAll(() => {
@@ -72,6 +83,22 @@ describe('phi3 SentencePiece-BPE', () => {
     );
   });
 });
+
+test.each([['phi3', () => phi3], ['phi3-small', () => small]] as const)(
+  '%s: a stream with the prompt as prefix continues its text (keeps the space of a first ▁word)',
+  (_name, tokenizer) => {
+    const tok = tokenizer();
+    fc.assert(
+      fc.property(unicodeText, unicodeText, fc.boolean(), (prompt, continuation, skip) =>
+        expectPrefixStreamContinuesText(tok, prompt, continuation, skip)),
+      { seed: SEED, numRuns: RUNS },
+    );
+    const prompt = tok.encode('ROMEO:');
+    const reply = tok.encode(tok.kind === 'tiktoken' ? ' I will' : 'I will'); // phi3: ▁I ▁will
+    const stream = tok.createStreamDecoder({ prefix: prompt });
+    expect(reply.map((id) => stream.push(id)).join('') + stream.flush()).toBe(' I will');
+  },
+);
 
 describe('phi3-small tiktoken', () => {
   test('decode(encode(s)) === s for well-formed text', () => {
