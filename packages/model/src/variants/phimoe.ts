@@ -129,7 +129,8 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
   });
   const rotary = rotaryTableCache(phimoeRopeParams(c));
   const layout: AttentionLayout = { nHeads: H, nKvHeads: Hkv, headDim: Dh };
-  // PhimoeModel's causal mask (from Mixtral) also applies the sliding window: W keys including itself.
+  // PhimoeModel's causal mask (Mistral's `_prepare_4d_causal_attention_mask_with_cache_position`) applies the
+  // sliding window too: key j is masked iff j <= i - W, so a query sees W keys including itself.
   const mask: AttentionMask = { window: c.slidingWindow };
   const scale = 1 / Math.sqrt(Dh); // scores = q·k / sqrt(Dh); LongRoPE scales through cos/sin only
 
