@@ -50,6 +50,17 @@ describe('parsePhimoeConfig', () => {
     expect(c.ropeScaling?.originalMaxPositionEmbeddings).toBe(24);
   });
 
+  it('accepts rope_type (newer saves) in place of type, and prefers it as v4.47.1 does', () => {
+    const raw = fixtureRaw();
+    raw.rope_scaling.rope_type = 'longrope';
+    delete raw.rope_scaling.type;
+    expect(parse(raw).ropeScaling?.longMscale).toBe(1.243163121016122);
+    raw.rope_scaling.type = 'su';
+    expect(parse(raw).ropeScaling).not.toBeNull();
+    raw.rope_scaling.rope_type = 'yarn';
+    expect(() => parse(raw)).toThrow(/"yarn" is not supported/);
+  });
+
   const broken: Array<[string, (raw: Record<string, any>) => void, RegExp]> = [
     ['top-3 routing', (r) => (r.num_experts_per_tok = 3), /num_experts_per_tok is 3/],
     ['a single expert', (r) => (r.num_local_experts = 1), /num_local_experts must be an integer >= 2/],

@@ -94,13 +94,18 @@ export function parsePhimoeConfig(r: ConfigReader): PhimoeConfig {
 }
 
 /**
- * `rope_scaling` as `PhimoeConfig._rope_scaling_validation` accepts it: type "longrope" and exactly
- * short/long factors (Dh/2 each), short/long mscale and original_max_position_embeddings.
+ * `rope_scaling` as v4.47.1 `PhimoeConfig.__init__` needs it: type "longrope" (read from `rope_type`, else
+ * the older `type`), short/long factors (Dh/2 each), numeric short/long mscales, and
+ * original_max_position_embeddings (`PhimoeRotaryEmbedding.forward` indexes it). Other keys are refused.
  */
 function parsePhimoeRopeScaling(r: ConfigReader, headDim: number): PhimoeRopeScaling | null {
+  const raw = r.child('rope_scaling')?.raw;
+  if (raw === undefined) return null;
+  const { rope_type: ropeType, ...rest } = raw;
+  const view = ropeType === undefined ? r : new ConfigReader({ ...r.raw, rope_scaling: { ...rest, type: ropeType } }, r.file);
   const extraKeys = ['short_mscale', 'long_mscale', 'original_max_position_embeddings'];
-  const factors = parseLongRopeFactors(r, headDim, ['longrope'], extraKeys);
-  const s = r.child('rope_scaling');
+  const factors = parseLongRopeFactors(view, headDim, ['longrope'], extraKeys);
+  const s = view.child('rope_scaling');
   if (factors === null || s === null) return null;
   return {
     ...factors,
