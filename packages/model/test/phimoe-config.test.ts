@@ -27,13 +27,14 @@ describe('parsePhimoeConfig', () => {
     expect(c.ropeScaling?.longFactor.length).toBe(8);
   });
 
-  it('applies PhimoeConfig defaults: rope_theta 1e6, 8 kv heads, no biases, 16 experts', () => {
+  it('applies PhimoeConfig defaults: rope_theta 1e6, 8 kv heads, bos 1 / eos 2, no biases, 16 experts', () => {
     const raw = fixtureRaw();
-    for (const k of ['rope_theta', 'num_key_value_heads', 'attention_bias', 'lm_head_bias', 'num_local_experts', 'rope_scaling', 'original_max_position_embeddings']) delete raw[k];
+    for (const k of ['bos_token_id', 'eos_token_id', 'rope_theta', 'num_key_value_heads', 'attention_bias', 'lm_head_bias', 'num_local_experts', 'rope_scaling', 'original_max_position_embeddings']) delete raw[k];
     raw.num_attention_heads = 8; // head dim 8, divisible by the default 8 kv heads
     const c = parse(raw);
     expect(c.ropeTheta).toBe(1e6);
     expect(c.nKvHeads).toBe(8);
+    expect([c.bosTokenId, c.eosTokenIds]).toEqual([1, [2]]);
     expect(c.attentionBias).toBe(false);
     expect(c.lmHeadBias).toBe(false);
     expect(c.nExperts).toBe(16);

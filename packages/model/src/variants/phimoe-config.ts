@@ -61,6 +61,8 @@ declare module '../config.ts' {
 /** `PhimoeConfig.__init__` defaults where v4.47.1 has them and Phi-3 differs. */
 const DEFAULT_ROPE_THETA = 1e6;
 const DEFAULT_KV_HEADS = 8;
+const DEFAULT_BOS = 1;
+const DEFAULT_EOS = 2;
 
 /** config.json → PhimoeConfig; ConfigError naming the field for anything v4.47.1 rejects or we do not run. */
 export function parsePhimoeConfig(r: ConfigReader): PhimoeConfig {
@@ -79,6 +81,8 @@ export function parsePhimoeConfig(r: ConfigReader): PhimoeConfig {
   const originalMax = r.int('original_max_position_embeddings', ropeScaling?.originalMaxPositionEmbeddings ?? base.maxPositionEmbeddings);
   return {
     ...base,
+    bosTokenId: r.has('bos_token_id') ? base.bosTokenId : DEFAULT_BOS,
+    eosTokenIds: r.has('eos_token_id') ? base.eosTokenIds : [DEFAULT_EOS],
     intermediateSize: r.int('intermediate_size'),
     nExperts,
     nExpertsPerToken: 2,
