@@ -42,6 +42,8 @@ test('bad inputs are one-line errors with exit codes 1 (files) and 2 (usage)', (
   expect([missing.code, missing.stderr]).toEqual([1, 'error: /nonexistent/model: no such file or folder\n']);
   const badLine = tokenize(['-m', `${TOKENIZERS}phi3`, '--jsonl'], '"ok"\n42\n');
   expect([badLine.code, badLine.stdout, badLine.stderr]).toEqual([2, '[3431]\n', 'error: stdin line 2: expected a JSON string\n']);
+  const both = tokenize(['-m', `${TOKENIZERS}phi3`, '--text', 'x', '--jsonl']);
+  expect([both.code, both.stderr]).toEqual([2, "error: option '--text <text>' cannot be used with option '--jsonl'\n"]);
   const badIds = tokenize(['-m', `${TOKENIZERS}phi3`, '--decode', '--text', '[1, 99999]']);
   expect([badIds.code, badIds.stderr]).toEqual([2, 'error: --text: expected token ids in [0, 32011)\n']);
 });

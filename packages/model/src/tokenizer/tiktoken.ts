@@ -6,6 +6,7 @@
  *   3. a piece whose UTF-8 bytes are a rank is that token; otherwise BPE over its bytes, merging the
  *      adjacent pair whose concatenation has the lowest rank (tiktoken src/lib.rs byte_pair_merge).
  */
+import { TextDecoder } from 'node:util';
 import { TokenizerError } from '../errors.ts';
 import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
@@ -16,6 +17,7 @@ import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, Str
 import { isAscii, utf8Bytes } from './unicode.ts';
 
 const PIECE_CACHE_LIMIT = 50_000;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parses a `.tiktoken` rank file: one `base64(bytes) rank` per line.
@@ -151,10 +153,17 @@ export class TiktokenTokenizer implements Tokenizer {
     return this.bytesById[id];
   }
 
+  /** The token's text; a token that is not whole UTF-8 (part of a character) shows its bytes as `<0xXX>`. */
   idToPiece(id: number): string {
     const bytes = this.bytesById[id];
     if (bytes === undefined) throw new TokenizerError(`token id ${id} is not in the vocabulary (size ${this.vocabSize})`);
-    return this.specialById.get(id) ?? decodeByteTokens([bytes]);
+    const special = this.specialById.get(id);
+    if (special !== undefined) return special;
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)).join('');
+    }
   }
 
   pieceToId(piece: string): number | undefined {

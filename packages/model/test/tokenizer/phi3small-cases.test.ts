@@ -59,6 +59,8 @@ test('special tokens are not stripped around; BOS, stop ids, vocabulary size', (
   expect(tok.vocabSize).toBe(100352);
   expect(tok.idToPiece(100266)).toBe('<|end|>');
   expect(tok.idToPiece(9906)).toBe('Hello');
+  const llama = tok.encode('🦙'); // 4 bytes over several tokens: partial characters show their bytes
+  expect(llama.map((id) => tok.idToPiece(id)).join('')).toBe('<0xF0><0x9F><0xA6><0x99>');
   expect(tok.isSpecial(100262)).toBe(true);
   expect(tok.decode([100262, 9906, 100266], { skipSpecial: true })).toBe('Hello');
 });
