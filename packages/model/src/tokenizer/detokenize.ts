@@ -10,9 +10,8 @@
  * Byte-level BPE (Phi-3-small, tiktoken): concatenate the tokens' bytes, decode UTF-8 replacing
  * invalid sequences.
  */
-import { TextDecoder } from 'node:util';
 import type { StreamDecoder } from './types.ts';
-import { createUtf8Decoder } from './unicode.ts';
+import { createUtf8Decoder, decodeUtf8Strict } from './unicode.ts';
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
@@ -28,15 +27,9 @@ function byteOfToken(token: string): number | undefined {
   return m ? parseInt(m[1], 16) : undefined;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** ByteFallback for one finished run: its UTF-8 text, or one U+FFFD per byte if invalid. */
 function decodeByteRun(bytes: readonly number[]): string {
-  try {
-    return strictUtf8.decode(Uint8Array.from(bytes));
-  } catch {
-    return '\uFFFD'.repeat(bytes.length);
-  }
+  return decodeUtf8Strict(Uint8Array.from(bytes)) ?? '\uFFFD'.repeat(bytes.length);
 }
 
 /**

@@ -15,7 +15,7 @@ import { bpeMerge, type MergeRules } from './bpe.ts';
 import { decodeSentencePiece, SentencePieceStreamDecoder } from './detokenize.ts';
 import { resolveSpecials, type TokenizerSettings } from './settings.ts';
 import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
-import { utf8Bytes } from './unicode.ts';
+import { bytePieceName, utf8Bytes } from './unicode.ts';
 
 /** A SentencePiece-BPE vocabulary, whatever file it came from. */
 export interface SentencePieceModel {
@@ -62,7 +62,7 @@ export class SentencePieceTokenizer implements Tokenizer {
     for (const t of model.addedTokens) { this.added.set(t.id, t); this.addedIds.set(t.content, t.id); }
     this.splitter = new AddedTokenSplitter(model.addedTokens);
     for (let b = 0; b < 256; b++) {
-      const name = `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+      const name = bytePieceName(b);
       const id = model.pieceIds.get(name);
       if (id === undefined) throw new TokenizerError(`byte-fallback piece ${name} is missing from the vocabulary`);
       this.byteIds.push(id);

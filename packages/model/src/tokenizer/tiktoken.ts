@@ -6,7 +6,6 @@
  *   3. a piece whose UTF-8 bytes are a rank is that token; otherwise BPE over its bytes, merging the
  *      adjacent pair whose concatenation has the lowest rank (tiktoken src/lib.rs byte_pair_merge).
  */
-import { TextDecoder } from 'node:util';
 import { TokenizerError } from '../errors.ts';
 import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
@@ -14,10 +13,9 @@ import { CL100K_PATTERN } from './cl100k.ts';
 import { ByteStreamDecoder, decodeByteTokens } from './detokenize.ts';
 import { resolveSpecials, type TokenizerSettings } from './settings.ts';
 import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
-import { isAscii, utf8Bytes } from './unicode.ts';
+import { bytePieceName, decodeUtf8Strict, isAscii, utf8Bytes } from './unicode.ts';
 
 const PIECE_CACHE_LIMIT = 50_000;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parses a `.tiktoken` rank file: one `base64(bytes) rank` per line.
@@ -159,11 +157,7 @@ export class TiktokenTokenizer implements Tokenizer {
     if (bytes === undefined) throw new TokenizerError(`token id ${id} is not in the vocabulary (size ${this.vocabSize})`);
     const special = this.specialById.get(id);
     if (special !== undefined) return special;
-    try {
-      return strictUtf8.decode(bytes);
-    } catch {
-      return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)).join('');
-    }
+    return decodeUtf8Strict(bytes) ?? Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : bytePieceName(b))).join('');
   }
 
   pieceToId(piece: string): number | undefined {
