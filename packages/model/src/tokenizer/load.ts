@@ -47,7 +47,7 @@ function isGgufFile(file: string): boolean {
 /** Loads the tokenizer of a GGUF file from its metadata. */
 export function loadGgufTokenizer(file: string): Tokenizer {
   const { metadata } = readGgufMetadata(file);
-  const { model, settings } = sentencePieceFromGguf(metadata);
+  const { model, settings } = sentencePieceFromGguf(metadata, file);
   return new SentencePieceTokenizer(model, settings);
 }
 

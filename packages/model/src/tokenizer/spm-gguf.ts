@@ -19,7 +19,9 @@ export type GgufMetadata = ReadonlyMap<string, unknown> | Readonly<Record<string
 const TokenType = { Normal: 1, Unknown: 2, Control: 3, UserDefined: 4, Unused: 5, Byte: 6 } as const;
 type TokenType = (typeof TokenType)[keyof typeof TokenType];
 
-function getter(meta: GgufMetadata): (key: string) => unknown {
+type Getter = (key: string) => unknown;
+
+function getter(meta: GgufMetadata): Getter {
   return meta instanceof Map ? (key) => meta.get(key) : (key) => (meta as Record<string, unknown>)[key];
 }
 
@@ -58,34 +60,38 @@ function isPhi3Family(get: (key: string) => unknown): boolean {
   return arch === 'phi3' || arch === 'phimoe' || name.includes('phi3') || name.includes('phi-3');
 }
 
-function requireArray(get: (key: string) => unknown, key: string, length?: number): ArrayLike<unknown> {
+function requireArray(get: Getter, label: string, key: string, length?: number): ArrayLike<unknown> {
   const v = get(key);
   const ok = Array.isArray(v) || ArrayBuffer.isView(v);
   if (!ok || (length !== undefined && (v as ArrayLike<unknown>).length !== length)) {
-    throw new TokenizerError(`GGUF metadata ${key}: expected an array${length === undefined ? '' : ` of ${length}`}`);
+    throw new TokenizerError(`${label}: ${key}: expected an array${length === undefined ? '' : ` of ${length}`}`);
   }
   return v as ArrayLike<unknown>;
 }
 
-function optionalId(get: (key: string) => unknown, key: string, size: number): number | undefined {
+function optionalId(get: Getter, label: string, key: string, size: number): number | undefined {
   const v = get(key);
   if (v === undefined) return undefined;
   const id = Number(v);
-  if (!Number.isInteger(id) || id < 0 || id >= size) throw new TokenizerError(`GGUF metadata ${key} = ${String(v)} is not a token id`);
+  if (!Number.isInteger(id) || id < 0 || id >= size) throw new TokenizerError(`${label}: ${key} = ${String(v)} is not a token id`);
   return id;
 }
 
-/** The SentencePiece model plus the settings GGUF metadata carries (bos/eos, add_bos, template). */
-export function sentencePieceFromGguf(meta: GgufMetadata): { model: SentencePieceModel; settings: TokenizerSettings } {
+/**
+ * The SentencePiece model plus the settings GGUF metadata carries (bos/eos, add_bos, template).
+ * @param label names the source in error messages (the file path)
+ */
+export function sentencePieceFromGguf(meta: GgufMetadata, label = 'GGUF'): { model: SentencePieceModel; settings: TokenizerSettings } {
   const get = getter(meta);
   const kind = get('tokenizer.ggml.model');
+  if (kind === undefined) throw new TokenizerError(`${label}: no tokenizer in the metadata (tokenizer.ggml.model is missing)`);
   if (kind !== 'llama') {
-    throw new UnsupportedModelError(`GGUF tokenizer.ggml.model '${String(kind)}' is not supported (only SentencePiece 'llama' vocabularies)`);
+    throw new UnsupportedModelError(`${label}: tokenizer.ggml.model '${String(kind)}' is not supported (only SentencePiece 'llama' vocabularies)`);
   }
-  const pieces = Array.from(requireArray(get, 'tokenizer.ggml.tokens'), (p) => String(p));
+  const pieces = Array.from(requireArray(get, label, 'tokenizer.ggml.tokens'), (p) => String(p));
   const n = pieces.length;
-  const scores = requireArray(get, 'tokenizer.ggml.scores', n) as ArrayLike<number>;
-  const types = requireArray(get, 'tokenizer.ggml.token_type', n) as ArrayLike<number>;
+  const scores = requireArray(get, label, 'tokenizer.ggml.scores', n) as ArrayLike<number>;
+  const types = requireArray(get, label, 'tokenizer.ggml.token_type', n) as ArrayLike<number>;
 
   const pieceIds = new Map<string, number>();
   const normalIds = new Map<string, number>();
@@ -101,10 +107,10 @@ export function sentencePieceFromGguf(meta: GgufMetadata): { model: SentencePiec
     }
   });
 
-  const bosId = optionalId(get, 'tokenizer.ggml.bos_token_id', n);
-  const eosId = optionalId(get, 'tokenizer.ggml.eos_token_id', n);
-  if (eosId === undefined) throw new TokenizerError('GGUF metadata tokenizer.ggml.eos_token_id is missing');
-  const eotId = optionalId(get, 'tokenizer.ggml.eot_token_id', n);
+  const bosId = optionalId(get, label, 'tokenizer.ggml.bos_token_id', n);
+  const eosId = optionalId(get, label, 'tokenizer.ggml.eos_token_id', n);
+  if (eosId === undefined) throw new TokenizerError(`${label}: tokenizer.ggml.eos_token_id is missing`);
+  const eotId = optionalId(get, label, 'tokenizer.ggml.eot_token_id', n);
   const template = get('tokenizer.chat_template');
   const settings: TokenizerSettings = {
     bosToken: bosId === undefined ? undefined : pieces[bosId],

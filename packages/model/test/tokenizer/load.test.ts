@@ -80,6 +80,8 @@ test('the GGUF builder works from a plain metadata record and rejects non-Senten
   expect(tok.encode('ab')).toEqual([264]);
   expect(tok.encode('b a')).toEqual([259, 261, 262]);
   expect(tok.encode('c')).toEqual([259, 3 + 0x63]); // not in the vocabulary: byte fallback
-  expect(() => sentencePieceFromGguf({ ...meta, 'tokenizer.ggml.model': 'gpt2' })).toThrow(/'gpt2' is not supported/);
+  expect(() => sentencePieceFromGguf({ ...meta, 'tokenizer.ggml.model': 'gpt2' }, 'm.gguf')).toThrow(/m\.gguf: tokenizer\.ggml\.model 'gpt2' is not supported/);
   expect(() => sentencePieceFromGguf({ ...meta, 'tokenizer.ggml.scores': [0] })).toThrow(/tokenizer\.ggml\.scores: expected an array of 265/);
+  expect(() => sentencePieceFromGguf({ 'general.architecture': 'phi3' }, 'w.gguf')).toThrow(/w\.gguf: no tokenizer in the metadata/);
+  expect(() => sentencePieceFromGguf({ ...meta, 'tokenizer.ggml.eos_token_id': 999 })).toThrow(/eos_token_id = 999 is not a token id/);
 });
