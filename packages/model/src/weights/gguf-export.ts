@@ -1,13 +1,15 @@
 /**
- * Hugging Face checkpoint → GGUF, written the way llama.cpp's convert_hf_to_gguf.py writes arch
- * "phi3" (`Phi3MiniModel`): same metadata keys, tensor names and tensor types, so llama.cpp,
+ * Hugging Face checkpoint → GGUF, written the way llama.cpp's convert_hf_to_gguf.py writes archs
+ * "phi3" (`Phi3MiniModel`) and "phimoe" (`PhiMoeModel`): same metadata keys, tensor names and tensor types, so llama.cpp,
  * ollama and LM Studio accept the result. Weights are read, converted and written one tensor at a
  * time (a converted model never sits in memory twice).
  */
 import { denseMatrix, quantizeMatrix, type QuantFormatName } from '@phi3/tensor';
 import type { Phi3Config } from '../config.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames } from './gguf-names.ts';
+import type { PhimoeConfig } from '../variants/phimoe-config.ts';
+import { PHIMOE_LONG_MSCALE, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
+import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames, phimoeTensorNames } from './gguf-names.ts';
 import { GgmlType } from './gguf-types.ts';
 import { kv, type GgufTensorToWrite, type GgufTypedValue } from './gguf-writer.ts';
 import type { WeightSource } from './source.ts';
@@ -33,35 +35,50 @@ export function isGgufOutType(s: string): s is GgufOutType {
   return (GGUF_OUT_TYPES as readonly string[]).includes(s);
 }
 
+/** The configs we can write to GGUF (architectures "phi3" and "phimoe"). */
+export type GgufExportConfig = Phi3Config | PhimoeConfig;
+
 /**
- * The model metadata llama.cpp expects for arch "phi3" (convert_hf_to_gguf.py
- * `Phi3MiniModel.set_gguf_parameters`), in its order.
+ * The model metadata llama.cpp expects for arch "phi3" / "phimoe" (convert_hf_to_gguf.py
+ * `Phi3MiniModel.set_gguf_parameters`, `PhiMoeModel.set_gguf_parameters`), in its order.
  * @param name general.name (the model folder's name, as llama.cpp uses)
  */
-export function phi3GgufMetadata(c: Phi3Config, name: string, outType: GgufOutType): Map<string, GgufTypedValue> {
+export function ggufModelMetadata(c: GgufExportConfig, name: string, outType: GgufOutType): Map<string, GgufTypedValue> {
+  const arch = c.kind;
   const m = new Map<string, GgufTypedValue>([
-    ['general.architecture', kv.str('phi3')],
+    ['general.architecture', kv.str(arch)],
     ['general.type', kv.str('model')],
     ['general.name', kv.str(name)],
-    ['phi3.context_length', kv.u32(c.maxPositionEmbeddings)],
-    ['phi3.rope.scaling.original_context_length', kv.u32(c.originalMaxPositionEmbeddings)],
-    ['phi3.embedding_length', kv.u32(c.hiddenSize)],
-    ['phi3.feed_forward_length', kv.u32(c.intermediateSize)],
-    ['phi3.block_count', kv.u32(c.nLayers)],
-    ['phi3.attention.head_count', kv.u32(c.nHeads)],
-    ['phi3.attention.head_count_kv', kv.u32(c.nKvHeads)],
-    ['phi3.attention.layer_norm_rms_epsilon', kv.f32(c.rmsNormEps)],
-    ['phi3.rope.dimension_count', kv.u32(c.headDim)],
-    ['phi3.rope.freq_base', kv.f32(c.ropeTheta)],
+    [`${arch}.context_length`, kv.u32(c.maxPositionEmbeddings)],
+    [`${arch}.rope.scaling.original_context_length`, kv.u32(c.originalMaxPositionEmbeddings)],
+    [`${arch}.embedding_length`, kv.u32(c.hiddenSize)],
+    [`${arch}.feed_forward_length`, kv.u32(c.intermediateSize)],
+    [`${arch}.block_count`, kv.u32(c.nLayers)],
+    [`${arch}.attention.head_count`, kv.u32(c.nHeads)],
+    [`${arch}.attention.head_count_kv`, kv.u32(c.nKvHeads)],
+    // HF rms_norm_eps; phimoe uses it as its LayerNorm eps, llama.cpp keeps the key name.
+    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(c.kind === 'phi3' ? c.rmsNormEps : c.layerNormEps)],
+    [`${arch}.rope.dimension_count`, kv.u32(c.headDim)],
+    [`${arch}.rope.freq_base`, kv.f32(c.ropeTheta)],
     ['general.file_type', kv.u32(OUT_TYPES[outType].fileType)],
     // llama.cpp writes 0 for "no sliding window" (HF sliding_window: null).
-    ['phi3.attention.sliding_window', kv.u32(c.slidingWindow ?? 0)],
+    [`${arch}.attention.sliding_window`, kv.u32(c.slidingWindow ?? 0)],
   ]);
   if (c.ropeScaling !== null) {
     // HF/llama.cpp LongRoPE attention factor: sqrt(1 + ln(scale) / ln(original_max)), scale = max / original_max.
     const scale = c.maxPositionEmbeddings / c.originalMaxPositionEmbeddings;
     const attnFactor = scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(c.originalMaxPositionEmbeddings)) : 1;
-    m.set('phi3.rope.scaling.attn_factor', kv.f32(attnFactor));
+    m.set(`${arch}.rope.scaling.attn_factor`, kv.f32(attnFactor));
+  }
+  if (c.kind === 'phimoe') {
+    m.set('phimoe.expert_used_count', kv.u32(c.nExpertsPerToken));
+    m.set('phimoe.expert_count', kv.u32(c.nExperts));
+    // Not llama.cpp keys: HF values GGUF has no key for, as f64 so our loader reproduces HF exactly.
+    m.set(PHIMOE_ROUTER_JITTER, kv.f64(c.routerJitterNoise));
+    if (c.ropeScaling !== null) {
+      m.set(PHIMOE_SHORT_MSCALE, kv.f64(c.ropeScaling.shortMscale));
+      m.set(PHIMOE_LONG_MSCALE, kv.f64(c.ropeScaling.longMscale));
+    }
   }
   m.set('general.quantization_version', kv.u32(QUANT_VERSION));
   // Special token ids as llama.cpp's SpecialVocab reads them from config.json (one eos id in GGUF).
@@ -71,49 +88,76 @@ export function phi3GgufMetadata(c: Phi3Config, name: string, outType: GgufOutTy
   return m;
 }
 
-/** ggml type a tensor is written in: 1-D tensors (norms, factors) stay F32, as llama.cpp keeps them. */
-function tensorType(shape: readonly number[], outType: GgufOutType): { ggml: number; format: QuantFormatName | 'f32' } {
-  if (shape.length < 2 || outType === 'f32') return { ggml: GgmlType.F32, format: 'f32' };
+/**
+ * ggml type a tensor is written in. 1-D tensors (norms, biases, factors) and MoE routers stay F32, as
+ * llama.cpp keeps them (convert_hf_to_gguf.py forces FFN_GATE_INP to F32; llama-quantize skips
+ * ffn_gate_inp): routing decisions are discrete, and a quantized router flips them.
+ */
+function tensorType(shape: readonly number[], outType: GgufOutType, ggufName: string): { ggml: number; format: QuantFormatName | 'f32' } {
+  if (shape.length < 2 || outType === 'f32' || ggufName.endsWith('.ffn_gate_inp.weight')) return { ggml: GgmlType.F32, format: 'f32' };
   // Rows that do not fill whole 32-blocks cannot be Q8_0/Q4_0; llama.cpp's converter falls back to F16.
   if ((outType === 'q8_0' || outType === 'q4_0') && shape[shape.length - 1] % 32 !== 0) return { ggml: GgmlType.F16, format: 'f16' };
   return { ggml: OUT_TYPES[outType].ggml, format: outType };
 }
 
-/** A tensor to write from f32 values, encoded in `outType` when the writer asks for its bytes. */
-function encodedTensor(name: string, shape: readonly number[], outType: GgufOutType, values: () => Float32Array): GgufTensorToWrite {
-  const { ggml, format } = tensorType(shape, outType);
-  return {
-    name,
-    ne: [...shape].reverse(), // GGUF lists dimensions innermost first
-    type: ggml,
-    data: () => {
-      const f32 = values();
-      if (format === 'f32') return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
-      const cols = shape[shape.length - 1];
-      return quantizeMatrix(denseMatrix(f32, f32.length / cols, cols), format).data;
-    },
-  };
+/** Encodes f32 rows of `shape` ([..., cols]) in the format chosen by `tensorType`. */
+function encode(f32: Float32Array, shape: readonly number[], outType: GgufOutType, ggufName: string): Uint8Array {
+  const { format } = tensorType(shape, outType, ggufName);
+  if (format === 'f32') return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+  const cols = shape[shape.length - 1];
+  return quantizeMatrix(denseMatrix(f32, f32.length / cols, cols), format).data;
 }
 
 /**
- * The tensors of a Phi-3 checkpoint under llama.cpp names, each converted lazily to `outType`
- * (2-D weights) or kept F32 (norms, rope factors). HF tensors with no GGUF counterpart are an error.
+ * The tensors of a checkpoint under llama.cpp names, each converted lazily to `outType` (2-D
+ * weights) or kept F32 (norms, biases, rope factors). Experts are stacked into one [E, rows, cols]
+ * tensor per layer and projection, as llama.cpp stores them. HF tensors with no GGUF name are an error.
  */
-export function phi3GgufTensors(c: Phi3Config, source: WeightSource, outType: GgufOutType): GgufTensorToWrite[] {
+export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outType: GgufOutType): GgufTensorToWrite[] {
   if (!isGgufOutType(outType)) throw new InvalidArgumentError(`unknown GGUF output type "${String(outType)}"`);
+  const names = c.kind === 'phi3' ? phi3TensorNames(c.nLayers) : phimoeTensorNames(c.nLayers, c.nExperts);
   const tensors: GgufTensorToWrite[] = [];
+  const stacks = new Map<string, string[]>(); // GGUF name → HF names of its experts, in order
   const mapped = new Set<string>();
-  for (const { hf, gguf } of phi3TensorNames(c.nLayers)) {
-    if (!source.has(hf)) continue; // lm_head is absent when tied
+  for (const { hf, gguf, expert } of names) {
+    if (!source.has(hf)) continue; // lm_head is absent when tied; biases when the model has none
     mapped.add(hf);
-    tensors.push(encodedTensor(gguf, source.info(hf).shape, outType, () => source.getF32(hf)));
+    if (expert === undefined) {
+      const shape = source.info(hf).shape;
+      const { ggml } = tensorType(shape, outType, gguf);
+      tensors.push({ name: gguf, ne: [...shape].reverse(), type: ggml, data: () => encode(source.getF32(hf), shape, outType, gguf) });
+    } else if (stacks.has(gguf)) {
+      stacks.get(gguf)!.push(hf);
+    } else {
+      stacks.set(gguf, [hf]);
+    }
+  }
+  for (const [gguf, experts] of stacks) {
+    const shape = source.info(experts[0]).shape; // [rows, cols] of one expert
+    const stacked = [experts.length, ...shape];
+    tensors.push({
+      name: gguf,
+      ne: [...stacked].reverse(), // GGUF lists dimensions innermost first: [cols, rows, E]
+      type: tensorType(shape, outType, gguf).ggml,
+      data: () => concatBytes(experts.map((hf) => encode(source.getF32(hf), shape, outType, gguf))),
+    });
   }
   const unmapped = source.names().filter((n) => !mapped.has(n));
   if (unmapped.length > 0) throw new InvalidArgumentError(`${source.description}: no GGUF name for tensor "${unmapped[0]}"`);
   if (c.ropeScaling !== null) {
-    const { longFactor, shortFactor } = c.ropeScaling;
-    tensors.push(encodedTensor(ROPE_FACTORS_LONG, [longFactor.length], outType, () => Float32Array.from(longFactor)));
-    tensors.push(encodedTensor(ROPE_FACTORS_SHORT, [shortFactor.length], outType, () => Float32Array.from(shortFactor)));
+    for (const [name, factors] of [[ROPE_FACTORS_LONG, c.ropeScaling.longFactor], [ROPE_FACTORS_SHORT, c.ropeScaling.shortFactor]] as const) {
+      tensors.push({ name, ne: [factors.length], type: GgmlType.F32, data: () => encode(Float32Array.from(factors), [factors.length], outType, name) });
+    }
   }
   return tensors;
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

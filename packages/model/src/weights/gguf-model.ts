@@ -8,8 +8,8 @@ import type { ModelConfig } from '../config.ts';
 import { UnsupportedModelError } from '../errors.ts';
 import { fileByteSource } from './gguf-cursor.ts';
 import { parseGgufHeader, ggufString, type GgufHeader } from './gguf.ts';
-import { phi3ConfigFromGguf } from './gguf-config.ts';
-import { phi3TensorNames } from './gguf-names.ts';
+import { phi3ConfigFromGguf, phimoeConfigFromGguf, type GgufTensorReader } from './gguf-config.ts';
+import { phi3TensorNames, phimoeTensorNames, type TensorNamePair } from './gguf-names.ts';
 import { GgufSource, readGgufTensorF32 } from './gguf-source.ts';
 import type { WeightSource } from './source.ts';
 
@@ -29,6 +29,18 @@ export function isGgufFile(path: string): boolean {
   }
 }
 
+/** Per GGUF architecture: metadata → config, and the HF ↔ GGUF tensor names of that config. */
+const ARCHITECTURES: Record<string, (h: GgufHeader, label: string, read: GgufTensorReader) => { config: ModelConfig; names: TensorNamePair[] }> = {
+  phi3: (h, label, read) => {
+    const config = phi3ConfigFromGguf(h, label, read);
+    return { config, names: phi3TensorNames(config.nLayers) };
+  },
+  phimoe: (h, label, read) => {
+    const config = phimoeConfigFromGguf(h, label, read);
+    return { config, names: phimoeTensorNames(config.nLayers, config.nExperts) };
+  },
+};
+
 /** A GGUF checkpoint opened for inference: its config, weights (by HF name) and parsed header. */
 export interface GgufCheckpoint {
   readonly config: ModelConfig;
@@ -46,10 +58,12 @@ export function openGgufCheckpoint(path: string): GgufCheckpoint {
   try {
     const header = parseGgufHeader(file, path);
     const arch = ggufString(header.metadata, 'general.architecture');
-    if (arch !== 'phi3') throw new UnsupportedModelError(`${path}: GGUF architecture "${arch}" is not supported (supported: phi3)`);
-    const config = phi3ConfigFromGguf(header, path, (t) => readGgufTensorF32(file, t, path));
-    const weights = new GgufSource(path, file, header, phi3TensorNames(config.nLayers));
-    return { config, weights, header };
+    const open = Object.hasOwn(ARCHITECTURES, arch) ? ARCHITECTURES[arch] : undefined;
+    if (open === undefined) {
+      throw new UnsupportedModelError(`${path}: GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
+    }
+    const { config, names } = open(header, path, (t) => readGgufTensorF32(file, t, path));
+    return { config, weights: new GgufSource(path, file, header, names), header };
   } catch (err) {
     file.close();
     throw err;

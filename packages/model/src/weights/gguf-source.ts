@@ -37,6 +37,26 @@ function decodableFormat(t: GgufTensorInfo, label: string): QuantFormatName {
   return name;
 }
 
+/**
+ * Expert e of a stacked expert tensor [E, rows, cols] as a tensor of its own: experts are stored one
+ * after another, so its bytes are the e-th of E equal parts.
+ */
+function expertSlice(t: GgufTensorInfo, e: number, label: string): GgufTensorInfo {
+  if (t.shape.length !== 3 || e >= t.shape[0]) {
+    throw new WeightsFormatError(`${label}: tensor "${t.name}" has shape [${t.shape.join(', ')}]; expected [experts > ${e}, rows, cols]`);
+  }
+  const bytes = t.byteLength / t.shape[0];
+  return {
+    ...t,
+    name: `${t.name}[${e}]`,
+    ne: t.ne.slice(0, 2),
+    shape: t.shape.slice(1),
+    nElements: t.nElements / t.shape[0],
+    offset: t.offset + e * bytes,
+    byteLength: bytes,
+  };
+}
+
 /** A GGUF file's tensors under their HF names. */
 export class GgufSource implements WeightSource {
   private readonly byHfName = new Map<string, GgufTensorInfo>();
@@ -52,9 +72,9 @@ export class GgufSource implements WeightSource {
     names: readonly TensorNamePair[],
   ) {
     const byGguf = new Map(header.tensors.map((t) => [t.name, t]));
-    for (const { hf, gguf } of names) {
+    for (const { hf, gguf, expert } of names) {
       const t = byGguf.get(gguf);
-      if (t !== undefined) this.byHfName.set(hf, t);
+      if (t !== undefined) this.byHfName.set(hf, expert === undefined ? t : expertSlice(t, expert, description));
     }
   }
 

@@ -17,6 +17,7 @@ export const kv = {
   i32: (value: number): GgufTypedValue => ({ type: GgufValueType.INT32, value }),
   u64: (value: bigint): GgufTypedValue => ({ type: GgufValueType.UINT64, value }),
   f32: (value: number): GgufTypedValue => ({ type: GgufValueType.FLOAT32, value }),
+  f64: (value: number): GgufTypedValue => ({ type: GgufValueType.FLOAT64, value }),
   bool: (value: boolean): GgufTypedValue => ({ type: GgufValueType.BOOL, value }),
   str: (value: string): GgufTypedValue => ({ type: GgufValueType.STRING, value }),
   strArray: (value: readonly string[]): GgufTypedValue => ({ type: GgufValueType.ARRAY, elementType: GgufValueType.STRING, value: value as string[] }),

@@ -7,12 +7,21 @@ import { blockFormat, denseMatrix, isQuantFormat, quantizeMatrix, type QuantForm
 import { InvalidArgumentError } from '../errors.ts';
 import type { TensorInfo, WeightSource } from './source.ts';
 
+/**
+ * MoE routers (`…block_sparse_moe.gate.weight`) stay f32, as llama.cpp keeps them (llama-quantize
+ * skips ffn_gate_inp): top-2 routing is discrete, and quantizing the router flips decisions.
+ */
+function isRouter(name: string): boolean {
+  return name.endsWith('.block_sparse_moe.gate.weight');
+}
+
 /** Storage types for `quantizeWeights` ('f32' = leave the weights as they are). */
 export type WeightDType = 'f32' | QuantFormatName;
 
 /**
  * Wraps `source` so every `getMatrix` returns the weight quantized to `dtype`. Matrices whose rows
- * are not a whole number of blocks, or that the source already gives quantized, are passed through.
+ * are not a whole number of blocks, MoE routers, and matrices the source already gives quantized
+ * are passed through.
  * @param dtype 'f32' (no change), or a format with a quantizer: 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'f16', 'bf16'
  * @throws InvalidArgumentError for unknown or read-only (K-quant) formats
  */
@@ -30,7 +39,7 @@ export function quantizeWeights(source: WeightSource, dtype: string): WeightSour
     getF32: (name) => source.getF32(name),
     getMatrix(name): WeightMatrix {
       const w = source.getMatrix(name);
-      if (w.format !== 'f32' || w.cols % blockSize !== 0) return w;
+      if (w.format !== 'f32' || w.cols % blockSize !== 0 || isRouter(name)) return w;
       return quantizeMatrix(denseMatrix(w.data, w.rows, w.cols), format);
     },
     close: () => source.close(),

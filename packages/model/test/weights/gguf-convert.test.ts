@@ -87,7 +87,21 @@ describe('convertToGguf', () => {
     reference.close();
   });
 
-  it('rejects variants other than phi3 with a typed error', () => {
+  it('writes Phi-3.5-MoE as llama.cpp does: stacked experts, F32 router, biases, expert counts', () => {
+    const out = join(tmp, 'phimoe-q8_0.gguf');
+    convertToGguf(join(ROOT, 'fixtures/phimoe-tiny'), out, { outType: 'q8_0' });
+    const { metadata, tensors } = readGgufMetadata(out);
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    expect(metadata.get('general.architecture')).toBe('phimoe');
+    expect([metadata.get('phimoe.expert_count'), metadata.get('phimoe.expert_used_count')]).toEqual([4, 2]);
+    expect(byName.get('blk.1.ffn_gate_exps.weight')).toMatchObject({ shape: [4, 96, 64], ne: [64, 96, 4], typeName: 'Q8_0' });
+    expect(byName.get('blk.1.ffn_down_exps.weight')).toMatchObject({ shape: [4, 64, 96], typeName: 'Q8_0' });
+    expect(byName.get('blk.1.ffn_gate_inp.weight')).toMatchObject({ shape: [4, 64], typeName: 'F32' });
+    expect(byName.get('blk.0.attn_q.bias')?.typeName).toBe('F32');
+    expect(byName.has('output.bias') && byName.has('output_norm.bias') && byName.has('rope_factors_long.weight')).toBe(true);
+  });
+
+  it('rejects variants other than phi3 and phimoe with a typed error', () => {
     expect(() => convertToGguf(join(ROOT, 'fixtures/phi3small-tiny'), join(tmp, 'x.gguf'), { outType: 'f16' })).toThrow(UnsupportedModelError);
   });
 });

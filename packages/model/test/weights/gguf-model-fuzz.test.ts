@@ -11,7 +11,7 @@ import type { Phi3Config } from '../../src/config.ts';
 import { Phi3Error } from '../../src/errors.ts';
 import { openSafetensorsFolder } from '../../src/weights/source.ts';
 import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
-import { phi3GgufMetadata, phi3GgufTensors } from '../../src/weights/gguf-export.ts';
+import { ggufModelMetadata, ggufModelTensors } from '../../src/weights/gguf-export.ts';
 import { encodeGguf } from '../../src/weights/gguf-writer.ts';
 import { parseGgufHeader } from '../../src/weights/gguf.ts';
 import { ShapeError } from '@phi3/tensor';
@@ -26,7 +26,7 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'phi3-gguf-fuzz-'));
   const config = readModelConfig(DIR).config as Phi3Config;
   const source = openSafetensorsFolder(DIR);
-  base = encodeGguf(phi3GgufMetadata(config, 'fuzz', 'q8_0'), phi3GgufTensors(config, source, 'q8_0'));
+  base = encodeGguf(ggufModelMetadata(config, 'fuzz', 'q8_0'), ggufModelTensors(config, source, 'q8_0'));
   source.close();
   headerBytes = parseGgufHeader(base).dataOffset;
 });

@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, loadModel, readModelConfig, type Model } from '../../src/model.ts';
-import type { Phi3Config } from '../../src/config.ts';
 import { openSafetensorsFolder } from '../../src/weights/source.ts';
 import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
-import { phi3GgufMetadata, phi3GgufTensors, type GgufOutType } from '../../src/weights/gguf-export.ts';
+import { ggufModelMetadata, ggufModelTensors, type GgufExportConfig, type GgufOutType } from '../../src/weights/gguf-export.ts';
 import { writeGguf } from '../../src/weights/gguf-writer.ts';
 import { quantizeWeights } from '../../src/weights/quantize.ts';
 import { readF32File, readReference } from '../../src/verify/reference.ts';
@@ -18,7 +17,7 @@ import { dequantizeMatrix } from '@phi3/tensor';
 import { greedyDecode, verifyFixture } from '../../src/verify/verify.ts';
 
 const ROOT = join(import.meta.dirname, '../../../..');
-const FIXTURES = ['phi3-mini-tiny', 'phi3-gqa-tiny', 'phi3-longrope-tiny', 'phi3-sliding-tiny', 'phi3-bf16-tiny', 'phi3-shakespeare-tiny'];
+const FIXTURES = ['phi3-mini-tiny', 'phi3-gqa-tiny', 'phi3-longrope-tiny', 'phi3-sliding-tiny', 'phi3-bf16-tiny', 'phi3-shakespeare-tiny', 'phimoe-tiny'];
 
 /**
  * The documented bound on quantized logits: their relative RMS error vs the f32 model
@@ -27,8 +26,11 @@ const FIXTURES = ['phi3-mini-tiny', 'phi3-gqa-tiny', 'phi3-longrope-tiny', 'phi3
  * errors add in quadrature through the network; the factor allows for amplification: random-init
  * tiny models reach 1.2–2.0× this estimate (phi3-longrope-tiny the most), while the trained
  * phi3-shakespeare-tiny stays at 0.07–0.08×. (A 1e-6 floor covers summation-order noise.)
+ * Mixture-of-experts routing is discrete, and phimoe-tiny is built with near-tied router logits
+ * (to test sparsemixer), so small weight errors flip expert choices: it reaches 5.5× (q8_0); its
+ * bound is 8×. (The router itself stays f32, as llama.cpp keeps it.)
  */
-const AMPLIFICATION_BOUND = 3;
+const amplificationBound = (kind: string) => (kind === 'phimoe' ? 8 : 3);
 
 /** Root-sum-square of the per-matrix relative weight errors of `dtype` over every 2-D weight. */
 function weightErrorEstimate(dir: string, dtype: string): number {
@@ -61,7 +63,7 @@ function convertFixture(dir: string, outType: GgufOutType): string {
   const source = openSafetensorsFolder(dir);
   const path = join(tmp, `${dir.split('/').pop()}-${outType}.gguf`);
   try {
-    writeGguf(path, phi3GgufMetadata(config as Phi3Config, 'test', outType), phi3GgufTensors(config as Phi3Config, source, outType));
+    writeGguf(path, ggufModelMetadata(config as GgufExportConfig, 'test', outType), ggufModelTensors(config as GgufExportConfig, source, outType));
   } finally {
     source.close();
   }
@@ -147,7 +149,7 @@ describe.each(FIXTURES)('%s as GGUF', (name) => {
     const { config } = readModelConfig(dir);
     const rounded = buildModel(config, quantizeWeights(openSafetensorsFolder(dir), 'f16'));
     expect(maxAbsDiff(got, caseLogits(rounded, dir))).toBe(0);
-    expect(relRms(got, f32Logits)).toBeLessThan(AMPLIFICATION_BOUND * weightErrorEstimate(dir, 'f16'));
+    expect(relRms(got, f32Logits)).toBeLessThan(amplificationBound(config.kind) * weightErrorEstimate(dir, 'f16'));
     model.close();
     rounded.close();
   });
@@ -166,7 +168,7 @@ describe.each(FIXTURES)('%s as GGUF', (name) => {
       `${name} ${dtype}: max|Δlogit| ${maxAbsDiff(got, f32Logits).toFixed(4)}, rel-RMS ${err.toFixed(4)} ` +
         `(weight estimate ${estimate.toFixed(4)}), argmax agreement ${(100 * argmax).toFixed(0)}%, free-running greedy ${(100 * greedy).toFixed(0)}%`,
     );
-    expect(err).toBeLessThan(AMPLIFICATION_BOUND * estimate);
+    expect(err).toBeLessThan(amplificationBound(config.kind) * estimate);
     if (dtype === 'q8_0') expect(argmax).toBeGreaterThanOrEqual(0.75);
     model.close();
     inMemory.close();
