@@ -10,7 +10,7 @@ import { WeightsFormatError } from '../errors.ts';
 export interface ByteSource {
   /** Total length in bytes. */
   readonly size: number;
-  /** Copies `length` bytes at `offset`; the caller guarantees `offset + length <= size`. */
+  /** A fresh copy of `length` bytes at `offset` (byteOffset 0); the caller guarantees `offset + length <= size`. */
   read(offset: number, length: number): Uint8Array;
   close(): void;
 }
@@ -19,7 +19,7 @@ export interface ByteSource {
 export function memoryByteSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
-    read: (offset, length) => bytes.subarray(offset, offset + length),
+    read: (offset, length) => bytes.slice(offset, offset + length),
     close: () => {},
   };
 }

@@ -19,10 +19,7 @@ import type { TensorInfo, WeightSource } from './source.ts';
  */
 export function readGgufTensorF32(file: ByteSource, t: GgufTensorInfo, label: string): Float32Array {
   const bytes = file.read(t.offset, t.byteLength);
-  if (t.type === GgmlType.F32) {
-    // Copy into a fresh, aligned buffer (tensor offsets are only 32-byte aligned within the file).
-    return new Float32Array(bytes.slice().buffer, 0, t.nElements);
-  }
+  if (t.type === GgmlType.F32) return new Float32Array(bytes.buffer, 0, t.nElements); // a fresh copy at byteOffset 0
   const out = new Float32Array(t.nElements);
   blockFormat(decodableFormat(t, label)).dequantizeRowInto(out, 0, bytes, 0, t.nElements);
   return out;
@@ -101,7 +98,7 @@ export class GgufSource implements WeightSource {
     if (t.shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${t.shape.join(', ')}])`);
     const [rows, cols] = t.shape;
     if (t.type === GgmlType.F32) return denseMatrix(this.getF32(name), rows, cols);
-    return quantizedMatrix(decodableFormat(t, this.description), this.file.read(t.offset, t.byteLength).slice(), rows, cols);
+    return quantizedMatrix(decodableFormat(t, this.description), this.file.read(t.offset, t.byteLength), rows, cols);
   }
 
   close(): void {
