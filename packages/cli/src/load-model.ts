@@ -1,12 +1,14 @@
 /**
- * What `generate`, `chat` and `bench` share: open a model (the embedded default when no `-m`) with a
- * progress bar, its tokenizer, EOS ids and prompt encoding (raw or through the chat template).
+ * What `generate`, `chat`, `inspect` and `bench` share: open a model (the embedded default when no
+ * `-m`) with a progress bar, its tokenizer, EOS ids and prompt encoding (raw or through the chat
+ * template).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  InferenceSession, buildModel, collectEosIds, loadModel, loadTokenizer, openSafetensorsFolder, readModelConfig,
-  renderChat, type ChatMessage, type GenerationStats, type Model, type Tokenizer, type WeightSource,
+  ConfigError, InferenceSession, buildModel, collectEosIds, isGgufFile, loadTokenizer, openGgufCheckpoint,
+  openSafetensorsFolder, readModelConfig, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
+  type Tokenizer, type WeightSource,
 } from '@phi3/model';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_USES_CHAT_TEMPLATE } from './default-model.ts';
 import { UsageError } from './run-main.ts';
@@ -44,19 +46,44 @@ export function openModel(path: string | undefined, status: StatusOutput): Opene
     tokenizer,
     contextLength: model.config.maxPositionEmbeddings,
     eosIds: collectEosIds(model.config.eosTokenIds, tokenizer.stopIds),
-    chatByDefault: path === undefined ? DEFAULT_MODEL_USES_CHAT_TEMPLATE : tokenizer.chatTemplate !== undefined,
+    chatByDefault: isDefaultModel(dir) ? DEFAULT_MODEL_USES_CHAT_TEMPLATE : tokenizer.chatTemplate !== undefined,
     createSession: () => new InferenceSession(model),
   };
 }
 
+/** True for the embedded default model, whether reached by default or by `-m` with any spelling of its path. */
+function isDefaultModel(dir: string): boolean {
+  try {
+    return realpathSync(dir) === realpathSync(DEFAULT_MODEL_DIR);
+  } catch {
+    return false;
+  }
+}
+
+/** A checkpoint opened without reading tensor data: its config and lazy weights. */
+export interface Checkpoint {
+  readonly format: 'safetensors' | 'gguf';
+  readonly config: ModelConfig;
+  readonly weights: WeightSource;
+}
+
 /**
- * HF folders load through a WeightSource that reports each tensor read (the progress bar); anything
- * else (missing paths, GGUF files) goes straight to `loadModel`, which also reports the errors.
+ * Opens an HF folder or a GGUF file the way `loadModel` does, but stops before wiring the model, so
+ * `inspect` can list tensors and the loader can watch tensor reads.
+ * @throws ConfigError for a missing path or a file that is not GGUF; loader errors otherwise
  */
-function loadWithProgress(path: string, bar: ProgressBar): Model {
-  if (!existsSync(path) || !statSync(path).isDirectory()) return loadModel(path);
+export function openCheckpoint(path: string): Checkpoint {
+  if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
+  if (isGgufFile(path)) return { format: 'gguf', ...openGgufCheckpoint(path) };
+  if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors) or a GGUF file`);
   const { config } = readModelConfig(path);
-  return buildModel(config, reportingReads(openSafetensorsFolder(path), bar));
+  return { format: 'safetensors', config, weights: openSafetensorsFolder(path) };
+}
+
+/** Builds the model through a WeightSource that reports each tensor read (the progress bar). */
+function loadWithProgress(path: string, bar: ProgressBar): Model {
+  const { config, weights } = openCheckpoint(path);
+  return buildModel(config, reportingReads(weights, bar));
 }
 
 /** Wraps a WeightSource so every tensor read advances `bar` (reads / tensors in the checkpoint). */

@@ -12,6 +12,8 @@ const program = new Command('phi3')
 (await import('./commands/verify.ts')).register(program);
 (await import('./commands/generate.ts')).register(program);
 (await import('./commands/chat.ts')).register(program);
+(await import('./commands/inspect.ts')).register(program);
+(await import('./commands/bench.ts')).register(program);
 (await import('./commands/tokenize.ts')).register(program);
 (await import('./commands/convert.ts')).register(program);
 
