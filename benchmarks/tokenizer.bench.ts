@@ -5,7 +5,9 @@
 // Phi-3 has no pre-tokenizer, so a text between added tokens is one BPE word: this measures the
 // heap-based merge on long words; Phi-3-small measures regex split + per-piece BPE.
 // Both tokenizers cache merged chunks (Phi-3: `▁word` chunks, Phi-3-small: regex pieces), and the
-// corpus repeats, so the medians are warm-cache speeds; "first call" is the first encode of the text.
+// first two corpora repeat, so their medians are warm-cache speeds; "first call" is the first encode
+// of the text. "random words" cycles through ten texts of seeded random letters, so nearly every
+// word misses the caches: that is the raw BPE speed.
 import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { loadTokenizer, type Tokenizer } from '../packages/model/src/tokenizer/index.ts';
@@ -20,7 +22,22 @@ function corpus(categories: string[] | undefined): string {
   return Array.from({ length: repeats }, () => unit).join('\n');
 }
 
+/** Seeded random lowercase "words": almost every word is new, so the merge caches rarely hit. */
+function randomWords(seed: number): string {
+  let state = seed;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31; // LCG, reproducible
+  const words: string[] = [];
+  for (let bytes = 0; bytes < TARGET_BYTES; ) {
+    const word = Array.from({ length: 2 + Math.floor(next() * 9) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join('');
+    words.push(word);
+    bytes += word.length + 1;
+  }
+  return words.join(' ');
+}
+
 const corpora = { english: corpus(['english', 'code']), mixed: corpus(undefined) };
+/** Ten different random-word texts, encoded in turn so that runs do not reuse cached words. */
+const randomTexts = Array.from({ length: 10 }, (_, i) => randomWords(1000 + i));
 const tokenizers: [string, Tokenizer][] = [
   ['phi3 tokenizer.json', loadTokenizer(new URL('phi3', FIXTURES).pathname)],
   ['phi3 GGUF', loadTokenizer(new URL('phi3/llamacpp/ggml-vocab-phi-3.gguf', FIXTURES).pathname)],
@@ -39,6 +56,9 @@ for (const [tokName, tok] of tokenizers) {
     cases.push({ name: `${tokName} encode ${corpusName}`, bytes, tokens: ids.length, coldMs, run: () => tok.encode(text) });
     cases.push({ name: `${tokName} decode ${corpusName}`, bytes, tokens: ids.length, run: () => tok.decode(ids) });
   }
+  let turn = 0;
+  const bytes = Buffer.byteLength(randomTexts[0]); // all ten are within a few bytes of each other
+  cases.push({ name: `${tokName} encode random words (cold caches)`, bytes, tokens: tok.encode(randomTexts[9]).length, run: () => tok.encode(randomTexts[turn++ % 10]) });
 }
 
 const bench = new Bench({ time: 1000, iterations: 5, warmupIterations: 2, warmupTime: 200, throws: true });
