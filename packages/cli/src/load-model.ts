@@ -7,7 +7,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   ConfigError, InferenceSession, buildModel, collectEosIds, isGgufFile, loadTokenizer, openGgufCheckpoint,
-  openSafetensorsFolder, readModelConfig, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
+  openSafetensorsFolder, quantizeWeights, readModelConfig, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
   type Tokenizer, type WeightSource,
 } from '@phi3/model';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_USES_CHAT_TEMPLATE } from './default-model.ts';
@@ -32,11 +32,11 @@ export interface OpenedModel {
  * Opens `path` (default: the embedded Shakespeare model) and its tokenizer, drawing a progress bar
  * on stderr while the weights are read.
  */
-export function openModel(path: string | undefined, status: StatusOutput): OpenedModel {
+export function openModel(path: string | undefined, status: StatusOutput, dtype = 'f32'): OpenedModel {
   const dir = path ?? DEFAULT_MODEL_DIR;
   const started = performance.now();
   const bar = createProgressBar(status, `loading ${basename(dir)}`);
-  const model = loadWithProgress(dir, bar);
+  const model = loadWithProgress(dir, bar, dtype);
   const tokenizer = loadTokenizer(dir);
   const seconds = (performance.now() - started) / 1000;
   bar.done(`loaded ${basename(dir)} (${model.config.kind}, ${model.config.nLayers} layers, ${formatCount(countParameters(model.weights))} parameters) in ${seconds.toFixed(2)} s`);
@@ -80,10 +80,13 @@ export function openCheckpoint(path: string): Checkpoint {
   return { format: 'safetensors', config, weights: openSafetensorsFolder(path) };
 }
 
-/** Builds the model through a WeightSource that reports each tensor read (the progress bar). */
-function loadWithProgress(path: string, bar: ProgressBar): Model {
+/**
+ * Builds the model through a WeightSource that reports each tensor read (the progress bar), with its
+ * matrices quantized to `dtype` in memory unless it is 'f32'.
+ */
+function loadWithProgress(path: string, bar: ProgressBar, dtype: string): Model {
   const { config, weights } = openCheckpoint(path);
-  return buildModel(config, reportingReads(weights, bar));
+  return buildModel(config, quantizeWeights(reportingReads(weights, bar), dtype));
 }
 
 /** Wraps a WeightSource so every tensor read advances `bar` (reads / tensors in the checkpoint). */

@@ -49,6 +49,16 @@ export function addModelOption(cmd: Command, required: boolean): Command {
   return cmd.addOption(o);
 }
 
+/** Weight storage formats `--dtype` offers (quantization happens in memory at load). */
+export const WEIGHT_DTYPES = ['f32', 'q8_0', 'q4_0'] as const;
+
+/** `--dtype f32|q8_0|q4_0`: store the model's matrices in this format (GGUF block formats). */
+export function addDtypeOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--dtype <type>', 'store weight matrices as (quantized in memory at load)').choices(WEIGHT_DTYPES).default('f32'),
+  );
+}
+
 /** `-n/--max-tokens` with llama.cpp and HF aliases. */
 export function addMaxTokensOption(cmd: Command, fallback: number): Command {
   return cmd

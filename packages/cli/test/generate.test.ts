@@ -31,6 +31,8 @@ describe('phi3 generate: usage errors exit 2 with one line', () => {
     ['negative n', ['--n-predict', '-3'], /--n-predict.*positive/],
     ['non-numeric temperature', ['--temp', 'hot'], /not a number/],
     ['fractional top-k', ['--top-k', '2.5'], /not an integer/],
+    ['unknown weight dtype', ['--dtype', 'q3_k'], /argument 'q3_k' is invalid/],
+    ['--system on a raw-prompt model', ['--system', 'be brief'], /--system needs the chat template/],
     ['-p together with -f', ['-f', '/etc/hostname'], /cannot be used with/],
     ['unreadable prompt file', ['-f', '/nonexistent/prompt.txt'], /cannot read prompt file/],
   ];
@@ -92,6 +94,12 @@ describe('phi3 generate on the embedded default model', () => {
     expect(r.stdout).toBe('\nI will not, ');
     expect(r.stderr).toMatch(/loaded phi3-shakespeare-tiny/);
     expect(r.stderr).toMatch(/prompt: 4 tokens, [\d.]+ tok\/s \| generated: \d+ tokens, [\d.]+ tok\/s/);
+  });
+
+  test('--dtype q8_0 quantizes in memory and still generates', async () => {
+    const r = await runCli(['generate', '-p', 'ROMEO:', '-n', '8', '--dtype', 'q8_0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(0);
   });
 
   test('same seed → same text; another seed → other text', async () => {

@@ -13,7 +13,7 @@ import { createRng } from '@phi3/tensor';
 import {
   ContextLengthError, InferenceSession, buildModel, quantizeWeights, type Model, type WeightSource,
 } from '@phi3/model';
-import { isVerbose, oneLineErrors, parsePositiveInteger } from '../options.ts';
+import { addDtypeOption, isVerbose, oneLineErrors, parsePositiveInteger } from '../options.ts';
 import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
 import { formatCount, openCheckpoint, countParameters } from '../load-model.ts';
 import { DEFAULT_MODEL_DIR } from '../default-model.ts';
@@ -43,18 +43,17 @@ export interface BenchResult {
 }
 
 export function register(program: Command): void {
-  oneLineErrors(program.command('bench'))
+  const cmd = oneLineErrors(program.command('bench'))
     .description('prefill/decode tokens per second (llama-bench letters); default model: fixtures/phi3-shakespeare-tiny')
     .addOption(new Option('-m, --model <path>', 'HF model folder or GGUF file').conflicts('random'))
     .addOption(new Option('--random <name>', 'random weights with real dimensions').choices(Object.keys(RANDOM_PRESETS)))
-    .addOption(new Option('--dtype <type>', 'store matrices as').choices(['f32', 'q8_0', 'q4_0']).default('f32'))
     .addOption(new Option('--layers <n>', 'with --random: keep only the first n layers (quick runs at full width)').argParser(parsePositiveInteger))
     .addOption(new Option('-p <n>', 'prompt tokens (pp test)').argParser(parsePositiveInteger).default(512))
     .addOption(new Option('-n <n>', 'generated tokens (tg test)').argParser(parsePositiveInteger).default(128))
     .addOption(new Option('-r <n>', 'repetitions').argParser(parsePositiveInteger).default(5))
     .addOption(new Option('-t <n>', 'threads').argParser(parsePositiveInteger).default(1))
-    .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'))
-    .action((flags: BenchFlags, self: Command) => {
+    .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'));
+  addDtypeOption(cmd).action((flags: BenchFlags, self: Command) => {
       if (flags.t !== 1) throw new UsageError(`-t ${flags.t}: only 1 thread is supported (the engine has no worker pool yet)`);
       if (flags.layers !== undefined && flags.random === undefined) throw new UsageError('--layers only applies to --random models');
       const status = stderrStatus(isVerbose(self));

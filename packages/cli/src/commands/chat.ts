@@ -19,7 +19,7 @@ import {
   ContextLengthError, generate, renderChat, validateSamplingOptions, type ChatMessage, type GenerationStats, type InferenceSession,
 } from '@phi3/model';
 import {
-  addMaxTokensOption, addModelOption, addPromptFormatOptions, addSamplingOptions, isVerbose, maxTokensFromFlags,
+  addDtypeOption, addMaxTokensOption, addModelOption, addPromptFormatOptions, addSamplingOptions, isVerbose, maxTokensFromFlags,
   oneLineErrors, samplingFromFlags, type SamplingFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
@@ -27,6 +27,7 @@ import { openModel, stopNote, usesChatTemplate, type OpenedModel, type PromptFor
 
 interface ChatFlags extends SamplingFlags, PromptFormatFlags {
   model?: string;
+  dtype: string;
 }
 
 export function register(program: Command): void {
@@ -36,12 +37,13 @@ export function register(program: Command): void {
   addMaxTokensOption(cmd, 256);
   addSamplingOptions(cmd);
   addPromptFormatOptions(cmd);
+  addDtypeOption(cmd);
   cmd.action(async (flags: ChatFlags, self: Command) => {
     const sampling = samplingFromFlags(flags);
     validateSamplingOptions(sampling);
     const maxNewTokens = maxTokensFromFlags(self, flags);
     const status = stderrStatus(isVerbose(self));
-    const opened = openModel(flags.model, status);
+    const opened = openModel(flags.model, status, flags.dtype);
     const chat = new Conversation(opened, usesChatTemplate(opened, flags), flags.system);
     statusLine(status, `${chat.templated ? 'chat template' : 'raw text'} mode; /clear forgets the conversation, /bye exits, Ctrl-C stops a reply`);
 

@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import { generate, validateSamplingOptions } from '@phi3/model';
 import {
-  addMaxTokensOption, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
+  addDtypeOption, addMaxTokensOption, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
   isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
@@ -15,6 +15,7 @@ import { encodePrompt, openModel, stopNote, type PromptFormatFlags } from '../lo
 
 interface GenerateFlags extends SamplingFlags, PromptFormatFlags {
   model?: string;
+  dtype: string;
   prompt?: string;
   file?: string;
 }
@@ -27,6 +28,7 @@ export function register(program: Command): void {
   addMaxTokensOption(cmd, 128);
   addSamplingOptions(cmd);
   addPromptFormatOptions(cmd);
+  addDtypeOption(cmd);
   cmd.action(async (flags: GenerateFlags, self: Command) => {
     const sampling = samplingFromFlags(flags);
     validateSamplingOptions(sampling); // bad values → exit 2 before any loading
@@ -35,7 +37,7 @@ export function register(program: Command): void {
     const status = stderrStatus(verbose);
     const prompt = await readPrompt(flags);
 
-    const loaded = openModel(flags.model, status);
+    const loaded = openModel(flags.model, status, flags.dtype);
     const promptIds = encodePrompt(loaded, prompt, flags);
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
 
