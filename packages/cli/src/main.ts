@@ -16,5 +16,6 @@ const program = new Command('phi3')
 (await import('./commands/bench.ts')).register(program);
 (await import('./commands/tokenize.ts')).register(program);
 (await import('./commands/convert.ts')).register(program);
+(await import('./commands/serve.ts')).register(program);
 
 await runMain(program);
