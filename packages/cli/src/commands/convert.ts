@@ -1,5 +1,5 @@
 /**
- * `phi3 convert IN -o OUT.gguf [--quantize f32|f16|bf16|q8_0|q4_0]`: a Hugging Face Phi-3 folder →
+ * `phi3 convert IN -o OUT.gguf [--quantize f32|f16|bf16|q8_0|q4_0]`: a Hugging Face Phi-3 or Phi-3.5-MoE folder →
  * a GGUF file llama.cpp, ollama and LM Studio accept (same metadata keys, tensor names and
  * tokenizer.ggml.* as llama.cpp's convert_hf_to_gguf.py). Progress goes to stderr.
  */
@@ -18,7 +18,7 @@ interface ConvertFlags {
 
 export function register(program: Command): void {
   oneLineErrors(program.command('convert'))
-    .description('convert a Hugging Face Phi-3 folder (config.json + *.safetensors [+ tokenizer.json]) to GGUF')
+    .description('convert a Hugging Face Phi-3 / Phi-3.5-MoE folder (config.json + *.safetensors [+ tokenizer.json]) to GGUF for llama.cpp')
     .argument('<model_dir>', 'Hugging Face model folder')
     .requiredOption('-o, --output <file>', 'GGUF file to write')
     .addOption(new Option('--quantize <type>', 'type of the 2-D weights (norms stay f32)').choices(GGUF_OUT_TYPES).default('f16'))

@@ -79,6 +79,8 @@ interface CommonFields {
 }
 
 function commonFields(k: GgufKeys, kind: 'phi3' | 'phimoe', read: GgufTensorReader): CommonFields {
+  const embed = k.tensor('token_embd.weight');
+  if (embed === undefined) throw new ConfigError(`${k.label}: no token_embd.weight tensor (a vocab-only GGUF holds a tokenizer, not a model)`);
   const hiddenSize = k.positive('embedding_length');
   const nHeads = k.positive('attention.head_count');
   const nKvHeads = k.positive('attention.head_count_kv', nHeads);
@@ -91,8 +93,6 @@ function commonFields(k: GgufKeys, kind: 'phi3' | 'phimoe', read: GgufTensorRead
   const nLayers = k.positive('block_count');
   // Every layer has tensors; a count beyond the tensors in the file is corrupt (and would drive huge loops).
   if (nLayers > k.header.tensors.length) k.fail(`${k.arch}.block_count`, `(${nLayers}) exceeds the ${k.header.tensors.length} tensors in the file`);
-  const embed = k.tensor('token_embd.weight');
-  if (embed === undefined) throw new ConfigError(`${k.label}: no token_embd.weight tensor (a vocab-only GGUF holds a tokenizer, not a model)`);
   const contextLength = k.positive('context_length');
   const eos = k.tokenId('eos_token_id');
   // convert_hf_to_gguf.py writes 0 when HF's sliding_window is None.

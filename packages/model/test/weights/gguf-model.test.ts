@@ -1,4 +1,4 @@
-// Fixture models written as GGUF (F32, F16, Q8_0, Q4_0) and loaded back through the GGUF loader:
+// Fixture models (phi3 and phimoe) written as GGUF (F32, F16, Q8_0, Q4_0) and loaded back through the GGUF loader:
 // the config survives the trip, F32 logits equal the safetensors path exactly, F16 equals the
 // safetensors model with f16-rounded weights, and quantized files equal in-memory quantization
 // with logits within a documented bound of the f32 ones.
