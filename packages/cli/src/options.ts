@@ -78,12 +78,21 @@ export function addSamplingOptions(cmd: Command): Command {
     .addOption(new Option('--repeat-penalty <r>', 'repetition penalty (HF); 1 = off').argParser(parseNumber).default(d.repetitionPenalty))
     .addOption(new Option('--repeat-last-n <n>', 'tokens the penalty looks back at; -1 = all, 0 = none').argParser(parseInteger).default(d.repetitionLastN))
     .addOption(new Option('-s, --seed <seed>', 'PRNG seed (same seed → same text); -1 or absent = random').argParser(parseInteger))
-    .addOption(new Option('--stop <text>', 'stop before this text (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--stop <text>', 'stop before this text (repeatable; \\n \\t \\\\ are escapes)').argParser(collectUnescaped).default([]))
     .addOption(new Option('--ignore-eos', 'keep generating past end-of-sequence tokens'));
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collectUnescaped(value: string, previous: string[]): string[] {
+  return [...previous, unescape(value)];
+}
+
+/**
+ * Turns `\n`, `\r`, `\t`, `\\`, `\'`, `\"` into the characters, as llama-cli does for reverse
+ * prompts (`--escape`, on by default), so `--stop "\n\n"` works from any shell.
+ */
+export function unescape(text: string): string {
+  const map: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"' };
+  return text.replace(/\\([nrt\\'"])/g, (_, c: string) => map[c]);
 }
 
 /** Raw option values of `addSamplingOptions` + `addMaxTokensOption` as commander stores them. */

@@ -96,6 +96,12 @@ describe('phi3 generate on the embedded default model', () => {
     expect(r.stderr).toMatch(/prompt: 4 tokens, [\d.]+ tok\/s \| generated: \d+ tokens, [\d.]+ tok\/s/);
   });
 
+  test('--stop understands escapes: "\\n\\n" stops at the first blank line', async () => {
+    const r = await runCli(['generate', '-p', 'ROMEO:', '-n', '40', '--stop', '\\n\\n']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('\nI will not, sir, I will not be a man.');
+  });
+
   test('--dtype q8_0 quantizes in memory and still generates', async () => {
     const r = await runCli(['generate', '-p', 'ROMEO:', '-n', '8', '--dtype', 'q8_0']);
     expect(r.code, r.stderr).toBe(0);
