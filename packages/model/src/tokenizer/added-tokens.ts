@@ -38,7 +38,6 @@ export class AddedTokenSplitter {
     const out: Segment[] = [];
     let offset = 0; // end of the previous match (after its stripped whitespace)
     if (this.pattern) {
-      this.pattern.lastIndex = 0;
       for (const match of text.matchAll(this.pattern)) {
         const token = this.byContent.get(match[0])!;
         let start = match.index!;
