@@ -142,7 +142,11 @@ export function usesChatTemplate(opened: OpenedModel, flags: PromptFormatFlags):
  */
 export function encodePrompt(opened: OpenedModel, prompt: string, flags: PromptFormatFlags): number[] {
   const { tokenizer } = opened;
-  if (!usesChatTemplate(opened, flags)) return tokenizer.encode(prompt, { addBos: tokenizer.addBosByDefault });
+  if (!usesChatTemplate(opened, flags)) {
+    const ids = tokenizer.encode(prompt, { addBos: tokenizer.addBosByDefault });
+    // An empty prompt generates from BOS alone (as llama-cli does; samples.md #6 for the default model).
+    return ids.length === 0 && tokenizer.bosId !== undefined ? [tokenizer.bosId] : ids;
+  }
   const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
   return tokenizer.encode(renderChat(tokenizer, messages, { system: flags.system }));
 }

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadTokenizer } from '@phi3/model';
-import { MAIN, REPO_ROOT, TSX } from './helpers/run-cli.ts';
+import { MAIN, REPO_ROOT, TSX, runCli } from './helpers/run-cli.ts';
 import { spawnInPty, type PtySession } from './helpers/pty.ts';
 
 const tokenizer = loadTokenizer(join(REPO_ROOT, 'fixtures/phi3-shakespeare-tiny'));
@@ -79,5 +79,13 @@ describe('phi3 chat in a terminal', () => {
     } finally {
       chat.kill();
     }
+  });
+
+  test('lines piped to stdin (no terminal) are answered in order; end of input exits', async () => {
+    const r = await runCli(['chat', '-n', '12'], { stdin: 'ROMEO:\n/clear\nROMEO:\n' });
+    expect(r.code, r.stderr).toBe(0);
+    const replies = r.stdout.split('I will not, sir, I will not be a');
+    expect(replies).toHaveLength(3); // the same greedy reply twice: /clear really reset the cache
+    expect(r.stdout).toContain('(conversation cleared)');
   });
 });

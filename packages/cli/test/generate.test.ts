@@ -102,6 +102,12 @@ describe('phi3 generate on the embedded default model', () => {
     expect(r.stdout).toBe('\nI will not, sir, I will not be a man.');
   });
 
+  test('an empty prompt generates from BOS alone', async () => {
+    const r = await runCli(['generate', '-p', '', '-n', '6']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().length).toBeGreaterThan(0);
+  });
+
   test('--dtype q8_0 quantizes in memory and still generates', async () => {
     const r = await runCli(['generate', '-p', 'ROMEO:', '-n', '8', '--dtype', 'q8_0']);
     expect(r.code, r.stderr).toBe(0);
