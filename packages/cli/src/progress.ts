@@ -52,19 +52,20 @@ export function statusLine(out: StatusOutput, message: string): void {
   if (out.enabled) out.stream.write(`${message}\n`);
 }
 
-/** Throughput numbers of one generation (the fields of the library's generation stats). */
+/** Throughput numbers of one generation (fields of the library's `GenerationStats`). */
 export interface SpeedFigures {
   readonly promptTokens: number;
-  readonly prefillSeconds: number;
+  readonly promptTokensPerSecond: number;
   readonly generatedTokens: number;
-  readonly decodeSeconds: number;
+  /** Decode steps per second (the first generated token belongs to the prefill). */
+  readonly decodeTokensPerSecond: number;
 }
 
 /** `prompt: 4 tokens, 812.3 tok/s | generated: 40 tokens, 95.1 tok/s` (llama.cpp's timings line, shortened). */
 export function formatSpeed(s: SpeedFigures): string {
-  const rate = (n: number, sec: number): string => (sec > 0 ? (n / sec).toFixed(1) : '-');
+  const rate = (r: number): string => (r > 0 ? r.toFixed(1) : '-');
   return (
-    `prompt: ${s.promptTokens} tokens, ${rate(s.promptTokens, s.prefillSeconds)} tok/s | ` +
-    `generated: ${s.generatedTokens} tokens, ${rate(s.generatedTokens, s.decodeSeconds)} tok/s`
+    `prompt: ${s.promptTokens} tokens, ${rate(s.promptTokensPerSecond)} tok/s | ` +
+    `generated: ${s.generatedTokens} tokens, ${rate(s.decodeTokensPerSecond)} tok/s`
   );
 }
