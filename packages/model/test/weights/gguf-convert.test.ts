@@ -44,6 +44,10 @@ describe('tokenizer.json → GGUF vocabulary', () => {
     for (const key of ['bos_token_id', 'eos_token_id', 'unknown_token_id', 'padding_token_id']) {
       expect(mine.get(`tokenizer.ggml.${key}`)).toBe(theirs.get(`tokenizer.ggml.${key}`));
     }
+    // The chat template and add_bos come from tokenizer_config.json (Phi-3.5-mini's: no BOS by default).
+    const config = JSON.parse(readFileSync(join(PHI3_TOKENIZER, 'tokenizer_config.json'), 'utf8'));
+    expect(mine.get('tokenizer.chat_template')).toBe(config.chat_template);
+    expect(mine.get('tokenizer.ggml.add_bos_token')).toBe(config.add_bos_token);
   });
 
   it('tokenizes all 242 reference strings like tokenizer.json', () => {

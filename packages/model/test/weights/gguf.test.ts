@@ -78,6 +78,16 @@ describe('GGUF header reader', () => {
     expect(h.metadata.get('bom')).toBe('\uFEFFx');
   });
 
+  it('reads version 2 files (same layout as v3, which only added big-endian variants)', () => {
+    const v3 = encodeGguf(allTypesMetadata(), [{ name: 'a', ne: [2], type: GgmlType.F32, data: () => f32Bytes([1, 2]) }]);
+    const v2 = v3.slice();
+    v2[4] = 2;
+    const h = parseGgufHeader(v2);
+    expect(h.version).toBe(2);
+    expect(h.metadata).toEqual(parseGgufHeader(v3).metadata);
+    expect(h.tensors).toEqual(parseGgufHeader(v3).tensors);
+  });
+
   it('honours general.alignment for the data start and tensor offsets', () => {
     const meta = new Map([['general.alignment', kv.u32(64)]]);
     const file = encodeGguf(meta, [
