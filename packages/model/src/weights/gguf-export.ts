@@ -6,7 +6,7 @@
  */
 import { denseMatrix, quantizeMatrix, type QuantFormatName } from '@phi3/tensor';
 import type { Phi3Config } from '../config.ts';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, UnsupportedModelError } from '../errors.ts';
 import type { PhimoeConfig } from '../variants/phimoe-config.ts';
 import { PHIMOE_LONG_MSCALE, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
 import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames, phimoeTensorNames } from './gguf-names.ts';
@@ -111,7 +111,8 @@ function encode(f32: Float32Array, shape: readonly number[], outType: GgufOutTyp
 /**
  * The tensors of a checkpoint under llama.cpp names, each converted lazily to `outType` (2-D
  * weights) or kept F32 (norms, biases, rope factors). Experts are stacked into one [E, rows, cols]
- * tensor per layer and projection, as llama.cpp stores them. HF tensors with no GGUF name are an error.
+ * tensor per layer and projection, as llama.cpp stores them. HF tensors with no GGUF name are an
+ * UnsupportedModelError (nothing is silently dropped).
  */
 export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outType: GgufOutType): GgufTensorToWrite[] {
   if (!isGgufOutType(outType)) throw new InvalidArgumentError(`unknown GGUF output type "${String(outType)}"`);
@@ -142,8 +143,9 @@ export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outT
       data: () => concatBytes(experts.map((hf) => encode(source.getF32(hf), shape, outType, gguf))),
     });
   }
-  const unmapped = source.names().filter((n) => !mapped.has(n));
-  if (unmapped.length > 0) throw new InvalidArgumentError(`${source.description}: no GGUF name for tensor "${unmapped[0]}"`);
+  // Rotary inv_freq buffers (older checkpoints) are recomputed from the config; llama.cpp skips them too.
+  const unmapped = source.names().filter((n) => !mapped.has(n) && !n.endsWith('.rotary_emb.inv_freq'));
+  if (unmapped.length > 0) throw new UnsupportedModelError(`${source.description}: tensor "${unmapped[0]}" has no GGUF counterpart for ${c.kind}`);
   if (c.ropeScaling !== null) {
     for (const [name, factors] of [[ROPE_FACTORS_LONG, c.ropeScaling.longFactor], [ROPE_FACTORS_SHORT, c.ropeScaling.shortFactor]] as const) {
       tensors.push({ name, ne: [factors.length], type: GgmlType.F32, data: () => encode(Float32Array.from(factors), [factors.length], outType, name) });
