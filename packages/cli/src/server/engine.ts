@@ -28,6 +28,7 @@ export interface GenerationJob {
   readonly maxTokens: number | undefined;
   readonly sampling: SamplingOptions;
   readonly stop: readonly string[];
+  readonly ignoreEos: boolean;
 }
 
 /** OpenAI's finish reasons: `stop` (EOS or a stop string) or `length` (max_tokens or the context). */
@@ -88,7 +89,7 @@ export class Engine {
       let last = null;
       for await (const step of generate(session, tokenizer.createStreamDecoder(), {
         promptIds: job.promptIds, maxNewTokens: job.maxTokens ?? contextLength, contextLength,
-        sampling: job.sampling, eosIds, stop: job.stop, signal,
+        sampling: job.sampling, eosIds, stop: job.stop, ignoreEos: job.ignoreEos, signal,
       })) {
         await onStep(step.text);
         last = step.stats;

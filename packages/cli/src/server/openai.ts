@@ -78,7 +78,8 @@ async function serveGeneration(
   res: ServerResponse, ctx: ServerContext, signal: AbortSignal, params: CompletionParams,
   promptIds: readonly number[], shape: ResponseShape, promptParam: string,
 ): Promise<void> {
-  const job: GenerationJob = { promptIds, maxTokens: params.maxTokens, sampling: params.sampling, stop: params.stop };
+  const { maxTokens, sampling, stop, ignoreEos } = params;
+  const job: GenerationJob = { promptIds, maxTokens, sampling, stop, ignoreEos };
   const started = performance.now();
   if (!params.stream) {
     let text = '';

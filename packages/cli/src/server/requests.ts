@@ -5,8 +5,8 @@
  * file checks only the *form* of a value (a number, an integer, a string); value ranges are checked
  * by the library's `validateSamplingOptions`, one field at a time so the 400 names the field.
  * Defaults are OpenAI's (temperature 1, top_p 1, no token limit but the context), not `phi3
- * generate`'s greedy ones: clients written against the OpenAI API expect them. `top_k`, `min_p` and
- * `repetition_penalty` are accepted as extensions, with vLLM's names.
+ * generate`'s greedy ones: clients written against the OpenAI API expect them. `top_k`, `min_p`,
+ * `repetition_penalty` and `ignore_eos` are accepted as extensions, with vLLM's names.
  */
 import { randomInt } from 'node:crypto';
 import { DEFAULT_SAMPLING, InvalidArgumentError, validateSamplingOptions, type ChatMessage, type SamplingOptions } from '@phi3/model';
@@ -23,6 +23,8 @@ export interface CompletionParams {
   readonly maxTokens: number | undefined;
   readonly sampling: SamplingOptions;
   readonly stop: readonly string[];
+  /** vLLM's `ignore_eos` extension: keep generating past EOS tokens (benchmarks, tests). */
+  readonly ignoreEos: boolean;
 }
 
 export interface ChatParams extends CompletionParams {
@@ -77,6 +79,7 @@ function parseCommon(body: Record<string, unknown>, maxTokensAlias?: string): Co
     maxTokens,
     sampling,
     stop: parseStop(body.stop),
+    ignoreEos: optional(body, 'ignore_eos', 'boolean') ?? false,
   };
 }
 
