@@ -4,7 +4,7 @@
  * separate: "pp" feeds `-p` random tokens to an empty cache in one forward, "tg" feeds `-n` tokens one
  * at a time from an empty cache. Figures are medians over the repetitions.
  *
- * `--random phi-3-mini|phi-3-medium` builds random weights of the real dimensions in memory
+ * `--random phi-3-mini|phi-3-small|phi-3-medium` builds random weights of the real dimensions in memory
  * (random-weights.ts); `--dtype q8_0|q4_0` quantizes any model's matrices in memory first.
  */
 import { basename } from 'node:path';
@@ -18,7 +18,7 @@ import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
 import { formatCount, openCheckpoint, countParameters } from '../load-model.ts';
 import { DEFAULT_MODEL_DIR } from '../default-model.ts';
 import { UsageError } from '../run-main.ts';
-import { phi3TensorShapes, randomPresetConfig, randomWeightSource, RANDOM_PRESETS } from '../random-weights.ts';
+import { tensorShapes, randomPresetConfig, randomWeightSource, RANDOM_PRESETS } from '../random-weights.ts';
 
 interface BenchFlags {
   model?: string;
@@ -79,7 +79,7 @@ function loadBenchModel(flags: BenchFlags, status: StatusOutput): { model: Model
   let config;
   if (flags.random !== undefined) {
     config = randomPresetConfig(flags.random, flags.layers);
-    weights = randomWeightSource(phi3TensorShapes(config), 0, `random ${flags.random}`);
+    weights = randomWeightSource(tensorShapes(config), 0, `random ${flags.random}`);
     name = `${flags.random}${flags.layers === undefined ? '' : ` (${flags.layers} layers)`} random ${flags.dtype}`;
   } else {
     const path = flags.model ?? DEFAULT_MODEL_DIR;
