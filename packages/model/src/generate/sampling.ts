@@ -156,8 +156,10 @@ export function createSampler(options: SamplingOptions): Sampler {
   return (logits, history) => {
     if (scratch.length !== logits.length) scratch = new Float32Array(logits.length);
     scratch.set(logits);
-    const n = options.repetitionLastN === -1 ? history.length : Math.min(options.repetitionLastN, history.length);
-    applyRepetitionPenalty(scratch, history.slice(history.length - n), options.repetitionPenalty);
+    if (options.repetitionPenalty !== 1) {
+      const n = options.repetitionLastN === -1 ? history.length : Math.min(options.repetitionLastN, history.length);
+      applyRepetitionPenalty(scratch, history.slice(history.length - n), options.repetitionPenalty);
+    }
     if (options.temperature === 0) return argmax(scratch);
     applyTemperature(scratch, options.temperature);
     applyTopK(scratch, options.topK);
