@@ -6,8 +6,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { ModelConfig } from '../config.ts';
 import { UnsupportedModelError } from '../errors.ts';
-import { fileByteSource } from './gguf-cursor.ts';
-import { parseGgufHeader, ggufString, type GgufHeader } from './gguf.ts';
+import { ggufString, type GgufHeader } from './gguf.ts';
+import { mergeShards, openGgufShards } from './gguf-split.ts';
 import { phi3ConfigFromGguf, phimoeConfigFromGguf, type GgufTensorReader } from './gguf-config.ts';
 import { phi3TensorNames, phimoeTensorNames, type TensorNamePair } from './gguf-names.ts';
 import { GgufSource, readGgufTensorF32 } from './gguf-source.ts';
@@ -41,7 +41,7 @@ const ARCHITECTURES: Record<string, (h: GgufHeader, label: string, read: GgufTen
   },
 };
 
-/** A GGUF checkpoint opened for inference: its config, weights (by HF name) and parsed header. */
+/** A GGUF checkpoint opened for inference: its config, weights (by HF name) and header (all shards' tensors). */
 export interface GgufCheckpoint {
   readonly config: ModelConfig;
   readonly weights: WeightSource;
@@ -49,23 +49,25 @@ export interface GgufCheckpoint {
 }
 
 /**
- * Opens a GGUF model file: validates the header against the file size, maps the metadata to a
- * config and exposes the tensors under HF names. Tensor data stays on disk until a weight is read.
+ * Opens a GGUF model file (or the first file of a split one, which brings its other shards): validates
+ * every header against its file's size, maps the metadata to a config and exposes the tensors under
+ * HF names. Tensor data stays on disk until a weight is read.
  * @throws WeightsFormatError (bad file), ConfigError (bad metadata), UnsupportedModelError (architecture)
  */
 export function openGgufCheckpoint(path: string): GgufCheckpoint {
-  const file = fileByteSource(path);
+  const shards = openGgufShards(path);
   try {
-    const header = parseGgufHeader(file, path);
+    const { header, shardOf } = mergeShards(shards);
+    const read: GgufTensorReader = (t) => readGgufTensorF32(shardOf.get(t.name)!.file, t, path);
     const arch = ggufString(header.metadata, 'general.architecture');
     const open = Object.hasOwn(ARCHITECTURES, arch) ? ARCHITECTURES[arch] : undefined;
     if (open === undefined) {
       throw new UnsupportedModelError(`${path}: GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
     }
-    const { config, names } = open(header, path, (t) => readGgufTensorF32(file, t, path));
-    return { config, weights: new GgufSource(path, file, header, names), header };
+    const { config, names } = open(header, path, read);
+    return { config, weights: new GgufSource(path, shards, names), header };
   } catch (err) {
-    file.close();
+    for (const s of shards) s.file.close();
     throw err;
   }
 }

@@ -7,7 +7,8 @@
 import { blockFormat, denseMatrix, isQuantFormat, quantizedMatrix, type QuantFormatName, type WeightMatrix } from '@phi3/tensor';
 import { WeightsFormatError } from '../errors.ts';
 import type { ByteSource } from './gguf-cursor.ts';
-import type { GgufHeader, GgufTensorInfo } from './gguf.ts';
+import type { GgufTensorInfo } from './gguf.ts';
+import { mergeShards, type GgufShard } from './gguf-split.ts';
 import { GgmlType } from './gguf-types.ts';
 import type { TensorNamePair } from './gguf-names.ts';
 import type { TensorInfo, WeightSource } from './source.ts';
@@ -54,24 +55,27 @@ function expertSlice(t: GgufTensorInfo, e: number, label: string): GgufTensorInf
   };
 }
 
-/** A GGUF file's tensors under their HF names. */
+/** A GGUF checkpoint's tensors (one file or every shard of a split one) under their HF names. */
 export class GgufSource implements WeightSource {
-  private readonly byHfName = new Map<string, GgufTensorInfo>();
+  private readonly byHfName = new Map<string, { info: GgufTensorInfo; file: ByteSource }>();
 
   /**
-   * @param names the HF ↔ GGUF name table of the file's architecture; GGUF tensors it does not
-   *              list (e.g. rope factors, read into the config instead) are not exposed
+   * @param shards the opened file(s) of the checkpoint (gguf-split.ts); closed by `close()`
+   * @param names  the HF ↔ GGUF name table of the architecture; GGUF tensors it does not list
+   *               (e.g. rope factors, read into the config instead) are not exposed
    */
   constructor(
     readonly description: string,
-    private readonly file: ByteSource,
-    header: GgufHeader,
+    private readonly shards: readonly GgufShard[],
     names: readonly TensorNamePair[],
   ) {
+    const { header, shardOf } = mergeShards(shards);
     const byGguf = new Map(header.tensors.map((t) => [t.name, t]));
     for (const { hf, gguf, expert } of names) {
       const t = byGguf.get(gguf);
-      if (t !== undefined) this.byHfName.set(hf, expert === undefined ? t : expertSlice(t, expert, description));
+      if (t === undefined) continue;
+      const info = expert === undefined ? t : expertSlice(t, expert, description);
+      this.byHfName.set(hf, { info, file: shardOf.get(gguf)!.file });
     }
   }
 
@@ -84,30 +88,31 @@ export class GgufSource implements WeightSource {
   }
 
   info(name: string): TensorInfo {
-    const t = this.lookup(name);
-    return { name, shape: t.shape, dtype: t.typeName };
+    const { info } = this.lookup(name);
+    return { name, shape: info.shape, dtype: info.typeName };
   }
 
   getF32(name: string): Float32Array {
-    return readGgufTensorF32(this.file, this.lookup(name), this.description);
+    const { info, file } = this.lookup(name);
+    return readGgufTensorF32(file, info, this.description);
   }
 
   /** [rows, cols] = [ne[1], ne[0]]; F32 dense, everything else kept in its GGUF block bytes. */
   getMatrix(name: string): WeightMatrix {
-    const t = this.lookup(name);
+    const { info: t, file } = this.lookup(name);
     if (t.shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${t.shape.join(', ')}])`);
     const [rows, cols] = t.shape;
-    if (t.type === GgmlType.F32) return denseMatrix(this.getF32(name), rows, cols);
-    return quantizedMatrix(decodableFormat(t, this.description), this.file.read(t.offset, t.byteLength), rows, cols);
+    if (t.type === GgmlType.F32) return denseMatrix(readGgufTensorF32(file, t, this.description), rows, cols);
+    return quantizedMatrix(decodableFormat(t, this.description), file.read(t.offset, t.byteLength), rows, cols);
   }
 
   close(): void {
-    this.file.close();
+    for (const s of this.shards) s.file.close();
   }
 
-  private lookup(name: string): GgufTensorInfo {
-    const t = this.byHfName.get(name);
-    if (t === undefined) throw new WeightsFormatError(`${this.description}: missing tensor "${name}"`);
-    return t;
+  private lookup(name: string): { info: GgufTensorInfo; file: ByteSource } {
+    const hit = this.byHfName.get(name);
+    if (hit === undefined) throw new WeightsFormatError(`${this.description}: missing tensor "${name}"`);
+    return hit;
   }
 }

@@ -145,7 +145,8 @@ describe('GgufSource edge cases', () => {
     f32Tensor('output_norm.weight', new Float32Array([1, 2])),
   ]);
   const header = parseGgufHeader(file);
-  const source = new GgufSource('mem.gguf', memoryByteSource(file), header, [
+  const shard = { path: 'mem.gguf', file: memoryByteSource(file), header };
+  const source = new GgufSource('mem.gguf', [shard], [
     { hf: 'expert1', gguf: 'blk.0.ffn_gate_exps.weight', expert: 1 },
     { hf: 'iq', gguf: 'blk.0.attn_q.weight' },
     { hf: 'norm', gguf: 'output_norm.weight' },
@@ -165,7 +166,7 @@ describe('GgufSource edge cases', () => {
   });
 
   it('rejects an expert index past the stack', () => {
-    expect(() => new GgufSource('mem.gguf', memoryByteSource(file), header, [{ hf: 'x', gguf: 'blk.0.ffn_gate_exps.weight', expert: 3 }]))
+    expect(() => new GgufSource('mem.gguf', [shard], [{ hf: 'x', gguf: 'blk.0.ffn_gate_exps.weight', expert: 3 }]))
       .toThrow(WeightsFormatError);
   });
 });
