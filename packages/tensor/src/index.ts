@@ -16,3 +16,4 @@ export type { BlockFormat } from './quant/format.ts';
 export { QUANT_FORMATS, blockFormat, isQuantFormat } from './quant/registry.ts';
 export { Q8_0 } from './quant/q8_0.ts';
 export { Q4_0 } from './quant/q4_0.ts';
+export * from './wasm/index.ts';

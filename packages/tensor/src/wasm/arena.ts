@@ -1,0 +1,54 @@
+// WasmWeightArena: where a model's weights live when the WebAssembly kernels run them. Each matrix is
+// copied once, at load, into a shared WebAssembly.Memory (region.ts); the returned WeightMatrix views
+// those bytes, so every later matvec streams the weights straight from wasm memory with no copy.
+// One memory holds at most 4 GiB (Node 20): when it is full the arena opens another, each with its
+// own kernel instance, so models larger than 4 GiB (phi-3-mini f32, medium) still fit.
+import { ShapeError } from '../errors.ts';
+import type { WeightMatrix } from '../matrix.ts';
+import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
+import { WasmRegion } from './region.ts';
+
+export class WasmWeightArena {
+  private readonly regions: WasmRegion[] = [];
+
+  /**
+   * @param maxBytesPerMemory cap per WebAssembly.Memory (default and maximum 4 GiB; tests use less to
+   *   exercise the spill to a second memory)
+   */
+  constructor(private readonly maxBytesPerMemory = MAX_PAGES * PAGE_BYTES) {
+    if (!wasmSimdSupported()) throw new ShapeError('WebAssembly SIMD128 with shared memory is not available in this runtime');
+  }
+
+  /** Total bytes reserved over all memories (f16 tables, scratch and weights). */
+  get bytesUsed(): number {
+    return this.regions.reduce((n, r) => n + r.bytesUsed, 0);
+  }
+
+  /** Number of WebAssembly memories in use. */
+  get memoryCount(): number {
+    return this.regions.length;
+  }
+
+  /**
+   * Copies w's data into wasm memory once.
+   * @returns a matrix of the same format and shape whose data views the wasm memory (w is untouched)
+   */
+  place<M extends WeightMatrix>(w: M): M {
+    const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+    const target = this.allocate(bytes.byteLength, `${w.format} matrix [${w.rows}, ${w.cols}]`);
+    target.set(bytes);
+    const data = w.format === 'f32' ? new Float32Array(target.buffer, target.byteOffset, w.rows * w.cols) : target;
+    return { ...w, data };
+  }
+
+  private allocate(bytes: number, what: string): Uint8Array {
+    const last = this.regions.at(-1);
+    const inLast = last?.allocate(bytes);
+    if (inLast !== undefined) return inLast;
+    const region = new WasmRegion(Math.floor(this.maxBytesPerMemory / PAGE_BYTES));
+    const fresh = region.allocate(bytes);
+    if (fresh === undefined) throw new ShapeError(`${what}: ${bytes} bytes do not fit in one WebAssembly memory (${this.maxBytesPerMemory} bytes)`);
+    this.regions.push(region);
+    return fresh;
+  }
+}

@@ -1,0 +1,46 @@
+// The kernel module: every SIMD128 kernel assembled into one WebAssembly module (compiled once per
+// process), instantiated once per weight memory. Also the feature test for SIMD + shared memory.
+import { buildModule } from './module.ts';
+import { f32Matvec } from './kernels/f32-matvec.ts';
+import { q4_0Matvec, q8_0Matvec } from './kernels/quant-matvec.ts';
+import { quantizeXI16 } from './kernels/quantize-x.ts';
+
+/** WebAssembly pages are 64 KiB. */
+export const PAGE_BYTES = 65536;
+/** Node 20 (V8 11) caps one 32-bit memory at 65536 pages = 4 GiB. */
+export const MAX_PAGES = 65536;
+
+/** The exported kernels; all arguments are i32 (byte offsets into the memory, or counts). */
+export interface KernelExports {
+  f32_matvec(w: number, x: number, y: number, rows: number, cols: number): void;
+  quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
+  q8_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
+  q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
+}
+
+const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec];
+
+let compiled: WebAssembly.Module | undefined;
+let supported: boolean | undefined;
+
+/** The module bytes, assembled from the kernel sources (exposed for tests and curious readers). */
+export function kernelModuleBytes(): Uint8Array {
+  return buildModule(SOURCES, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
+}
+
+/**
+ * True when this runtime validates our module (SIMD128 and shared memories, e.g. Node ≥ 16.4) and has
+ * SharedArrayBuffer; otherwise the TypeScript kernels are used.
+ */
+export function wasmSimdSupported(): boolean {
+  if (supported === undefined) {
+    supported = typeof WebAssembly === 'object' && typeof SharedArrayBuffer === 'function' && WebAssembly.validate(kernelModuleBytes());
+  }
+  return supported;
+}
+
+/** Instantiates the kernels over `memory` (a shared memory of at most MAX_PAGES pages). */
+export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
+  compiled ??= new WebAssembly.Module(kernelModuleBytes());
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
+}

@@ -1,0 +1,201 @@
+// Q8_0 / Q4_0 decode matvec in SIMD128, straight from GGUF block bytes:
+//   y[r] = Σ_b d_w[r, b] · d_x[b] · (Σ_j q_w[r, 32b + j] · q_x[32b + j])
+// The inner Σ is an exact integer dot (`i32x4.dot_i16x8_s` of int8/int4 weight codes widened to
+// i16 against the int16 activation codes of quantize-x.ts); the f32 scales multiply once per block.
+// Four rows per pass share each load of the activation codes; a one-row pass takes the rest.
+import type { FunctionSource } from '../assembler.ts';
+import { f16ToF32, horizontalSum } from './snippets.ts';
+
+/** How one block's 32 weight codes become four i16x8 vectors (elements 0–7, 8–15, 16–23, 24–31). */
+interface CodeLayout {
+  readonly name: 'q8_0' | 'q4_0';
+  readonly blockBytes: number;
+  /** Pushes the i32x4 partial sums Σ q_w · q_x for the block at pointer local `p` (x codes in $xv0..3). */
+  readonly blockDot: (p: string) => string;
+}
+
+const dot = (codes: string, xv: string): string => `${codes}
+      local.get ${xv}
+      i32x4.dot_i16x8_s`;
+
+/** ggml `block_q8_0`: f16 d, then 32 int8 codes; `v128.load8x8_s` widens 8 codes to i16 in the load. */
+const Q8_0_LAYOUT: CodeLayout = {
+  name: 'q8_0',
+  blockBytes: 34,
+  blockDot: (p) => [0, 1, 2, 3].map((k) => dot(`
+      local.get ${p}
+      v128.load8x8_s offset=${2 + 8 * k}`, `$xv${k}`) + (k > 0 ? '\n      i32x4.add' : '')).join(''),
+};
+
+/**
+ * ggml `block_q4_0`: f16 d, then 16 bytes; byte j holds element j (low nibble) and j + 16 (high
+ * nibble), each stored as q + 8. Masking/shifting gives the two nibble halves, minus 8 gives int8.
+ */
+const Q4_0_LAYOUT: CodeLayout = {
+  name: 'q4_0',
+  blockBytes: 18,
+  blockDot: (p) => `
+      local.get ${p}
+      v128.load offset=2
+      local.tee $packed
+      local.get $lowNibble
+      v128.and
+      local.get $eight
+      i8x16.sub
+      local.tee $half                  ;; elements 0–15 as int8
+      i16x8.extend_low_i8x16_s${dot('', '$xv0')}
+      local.get $half
+      i16x8.extend_high_i8x16_s${dot('', '$xv1')}
+      i32x4.add
+      local.get $packed
+      i32.const 4
+      i8x16.shr_u
+      local.get $eight
+      i8x16.sub
+      local.tee $half                  ;; elements 16–31 as int8
+      i16x8.extend_low_i8x16_s${dot('', '$xv2')}
+      i32x4.add
+      local.get $half
+      i16x8.extend_high_i8x16_s${dot('', '$xv3')}
+      i32x4.add`,
+};
+
+/** Body of one pass over all blocks of R rows starting at $p0..$p{R-1}; stores y[0..R) at $y. */
+function rowsPass(R: number, layout: CodeLayout): string {
+  const rows = [...Array(R).keys()];
+  return `
+    ${rows.map((i) => `
+    f32.const 0
+    f32x4.splat
+    local.set $acc${i}`).join('')}
+    local.get $xq
+    local.set $q
+    local.get $xs
+    local.set $s
+    local.get $blocks
+    local.set $b
+    loop $blocks${R}
+      ${[0, 1, 2, 3].map((k) => `
+      local.get $q
+      v128.load offset=${16 * k}
+      local.set $xv${k}`).join('')}
+      ${rows.map((i) => `${layout.blockDot(`$p${i}`)}
+      f32x4.convert_i32x4_s
+      ${f16ToF32(`$p${i}`, '$table')}
+      local.get $s
+      f32.load
+      f32.mul                          ;; d_w · d_x, once per block
+      f32x4.splat
+      f32x4.mul
+      local.get $acc${i}
+      f32x4.add
+      local.set $acc${i}
+      local.get $p${i}
+      i32.const ${layout.blockBytes}
+      i32.add
+      local.set $p${i}`).join('')}
+      local.get $q
+      i32.const 64
+      i32.add
+      local.set $q
+      local.get $s
+      i32.const 4
+      i32.add
+      local.set $s
+      local.get $b
+      i32.const 1
+      i32.sub
+      local.tee $b
+      br_if $blocks${R}
+    end
+    ${rows.map((i) => `
+    local.get $y
+    ${horizontalSum(`$acc${i}`)}
+    f32.store offset=${4 * i}`).join('')}`;
+}
+
+/** Sets $p0..$p{R-1} to consecutive rows starting at $w. */
+function rowPointers(R: number): string {
+  return [...Array(R).keys()].map((i) => i === 0 ? `
+    local.get $w
+    local.set $p0` : `
+    local.get $p${i - 1}
+    local.get $rowBytes
+    i32.add
+    local.set $p${i}`).join('');
+}
+
+/** Advances $w by R rows, $y by R outputs and counts R rows done. */
+function advance(R: number): string {
+  return `
+    local.get $w
+    local.get $rowBytes
+    i32.const ${R}
+    i32.mul
+    i32.add
+    local.set $w
+    local.get $y
+    i32.const ${4 * R}
+    i32.add
+    local.set $y
+    local.get $rows
+    i32.const ${R}
+    i32.sub
+    local.set $rows`;
+}
+
+function quantMatvec(layout: CodeLayout): FunctionSource {
+  return {
+    name: `${layout.name}_matvec`,
+    params: [['$w', 'i32'], ['$rows', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$table', 'i32']],
+    locals: [
+      ['$rowBytes', 'i32'], ['$b', 'i32'], ['$q', 'i32'], ['$s', 'i32'],
+      ['$p0', 'i32'], ['$p1', 'i32'], ['$p2', 'i32'], ['$p3', 'i32'],
+      ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'],
+      ['$xv0', 'v128'], ['$xv1', 'v128'], ['$xv2', 'v128'], ['$xv3', 'v128'],
+      ['$packed', 'v128'], ['$half', 'v128'], ['$lowNibble', 'v128'], ['$eight', 'v128'],
+    ],
+    body: `
+  local.get $blocks
+  i32.const ${layout.blockBytes}
+  i32.mul
+  local.set $rowBytes
+  i32.const 15
+  i8x16.splat
+  local.set $lowNibble
+  i32.const 8
+  i8x16.splat
+  local.set $eight
+  block $fourDone
+    loop $four                         ;; four rows per pass
+      local.get $rows
+      i32.const 4
+      i32.lt_u
+      br_if $fourDone
+      ${rowPointers(4)}
+      ${rowsPass(4, layout)}
+      ${advance(4)}
+      br $four
+    end
+  end
+  block $oneDone
+    loop $one                          ;; the last rows % 4, one per pass
+      local.get $rows
+      i32.eqz
+      br_if $oneDone
+      ${rowPointers(1)}
+      ${rowsPass(1, layout)}
+      ${advance(1)}
+      br $one
+    end
+  end`,
+  };
+}
+
+/**
+ * `q8_0_matvec($w, $rows, $blocks, $xq, $xs, $y, $table)` and `q4_0_matvec(...)`: byte offsets of the
+ * weight blocks [rows, blocks], activation codes xq [32·blocks] i16 and scales xs [blocks] f32
+ * (quantize_x_i16), y [rows] f32 and the f16→f32 table; blocks ≥ 1.
+ */
+export const q8_0Matvec = quantMatvec(Q8_0_LAYOUT);
+export const q4_0Matvec = quantMatvec(Q4_0_LAYOUT);

@@ -1,0 +1,94 @@
+// Activations → 16-bit integers per block of 32, so quantized matvecs can use integer dot products
+// (`i32x4.dot_i16x8_s`) against the weights' int8/int4 codes. Like ggml's `quantize_row_q8_0`
+// (which quantizes activations to int8 before `ggml_vec_dot_q8_0_q8_0`), but with int16 codes:
+// d = amax / 32767, so each activation's error is at most d / 2 ≈ 1.5e-5 · amax of its block —
+// far below the weights' own quantization error — while the integer dot costs the same.
+// TS reference: quantizeActivationsRef in ../reference.ts.
+import type { FunctionSource } from '../assembler.ts';
+
+/** Largest int16 code. */
+export const X_CODE_MAX = 32767;
+
+/**
+ * `quantize_x_i16($x, $blocks, $xq, $xs)`: for each block b of 32 f32 at x: d = f32(amax / 32767),
+ * id = d ≠ 0 ? f32(1 / d) : 0, xq[32b + j] = nearest-even(f32(x · id)) as i16, xs[b] = d.
+ * Byte offsets: x [32·blocks] f32, xq [32·blocks] i16, xs [blocks] f32; blocks ≥ 1.
+ */
+export const quantizeXI16: FunctionSource = {
+  name: 'quantize_x_i16',
+  params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
+  locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128']],
+  body: `
+  loop $block
+    f32.const 0
+    f32x4.splat
+    local.set $amax
+    ${[0, 1, 2, 3, 4, 5, 6, 7].map((k) => `
+    local.get $x
+    v128.load offset=${16 * k}
+    f32x4.abs
+    local.get $amax
+    f32x4.max
+    local.set $amax`).join('')}
+    local.get $amax
+    f32x4.extract_lane 0
+    local.get $amax
+    f32x4.extract_lane 1
+    f32.max
+    local.get $amax
+    f32x4.extract_lane 2
+    f32.max
+    local.get $amax
+    f32x4.extract_lane 3
+    f32.max
+    f32.const ${X_CODE_MAX}
+    f32.div
+    local.set $d
+    f32.const 0
+    f32.const 1
+    local.get $d
+    f32.div
+    local.get $d
+    f32.const 0
+    f32.eq
+    select                            ;; id = d = 0 ? 0 : 1 / d
+    f32x4.splat
+    local.set $id
+    ${[0, 1, 2, 3].map((k) => `
+    local.get $xq
+    local.get $x
+    v128.load offset=${32 * k}
+    local.get $id
+    f32x4.mul
+    f32x4.nearest
+    i32x4.trunc_sat_f32x4_s
+    local.get $x
+    v128.load offset=${32 * k + 16}
+    local.get $id
+    f32x4.mul
+    f32x4.nearest
+    i32x4.trunc_sat_f32x4_s
+    i16x8.narrow_i32x4_s
+    v128.store offset=${16 * k}`).join('')}
+    local.get $xs
+    local.get $d
+    f32.store
+    local.get $x
+    i32.const 128
+    i32.add
+    local.set $x
+    local.get $xq
+    i32.const 64
+    i32.add
+    local.set $xq
+    local.get $xs
+    i32.const 4
+    i32.add
+    local.set $xs
+    local.get $blocks
+    i32.const 1
+    i32.sub
+    local.tee $blocks
+    br_if $block
+  end`,
+};

@@ -1,0 +1,30 @@
+// TypeScript spec of the wasm activation quantizer (kernels/quantize-x.ts), bit for bit: property tests
+// check the SIMD quantized matvecs against dequant(W) · dequant(quantizeActivationsRef(x)).
+import { X_CODE_MAX } from './kernels/quantize-x.ts';
+
+/** Round half to even, as f32x4.nearest (IEEE roundTiesToEven). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Per block of 32: d = f32(amax / 32767), id = d ≠ 0 ? f32(1 / d) : 0, code = nearest-even(f32(x · id))
+ * clamped to int16.
+ * @param x [n] f32, n a multiple of 32
+ * @returns codes [n] i16 and scales [n / 32] f32; x ≈ codes[i] · scales[i / 32]
+ */
+export function quantizeActivationsRef(x: Float32Array): { codes: Int16Array; scales: Float32Array } {
+  const f = Math.fround;
+  const codes = new Int16Array(x.length);
+  const scales = new Float32Array(x.length / 32);
+  for (let b = 0; b < scales.length; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
+    const d = f(amax / X_CODE_MAX);
+    const id = d !== 0 ? f(1 / d) : 0;
+    scales[b] = d;
+    for (let j = 0; j < 32; j++) codes[32 * b + j] = Math.max(-32768, Math.min(32767, roundHalfEven(f(x[32 * b + j] * id))));
+  }
+  return { codes, scales };
+}

@@ -1,0 +1,103 @@
+// One weight memory: a shared WebAssembly.Memory holding the f16 table, an activation scratch area
+// and weight matrices placed once, with its own instance of the kernels. Memory plan:
+//
+//   [0, 256 KiB)            f16 → f32 table (65536 f32), filled by dtype.ts f16ToF32
+//   [256 KiB, …)            weights and scratch areas, bump-allocated at 64-byte alignment, never freed
+//                           (they live as long as the model that placed them)
+//
+// The memory is shared (SharedArrayBuffer-backed), so growing it never detaches the typed-array views
+// that matrices hold, and worker threads can read the same bytes without copies.
+import { f16ToF32 } from '../dtype.ts';
+import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
+
+const TABLE_BYTES = 65536 * 4;
+const ALIGN = 64;
+
+/** Byte offsets of the activation scratch for one matvec of [rows, cols]. */
+export interface Scratch {
+  readonly x: number; // [cols] f32
+  readonly xq: number; // [cols] i16 activation codes
+  readonly xs: number; // [cols / 32] f32 activation block scales
+  readonly y: number; // [rows] f32
+}
+
+/** Buffers of all regions, so a matrix's region is found from its data's buffer. */
+const regionOfBuffer = new WeakMap<ArrayBufferLike, WasmRegion>();
+
+/** The region whose memory holds `bytes`, or undefined for ordinary JS arrays. */
+export function regionOf(bytes: ArrayBufferView): WasmRegion | undefined {
+  return regionOfBuffer.get(bytes.buffer);
+}
+
+export class WasmRegion {
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: KernelExports;
+  /** Offset of the f16 → f32 table. */
+  readonly table = 0;
+  private top = TABLE_BYTES;
+  private scratch: { offset: number; rows: number; cols: number } | undefined;
+  private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
+  private f32View!: Float32Array;
+
+  /** @param maxPages the most this memory may grow to (≤ MAX_PAGES) */
+  constructor(readonly maxPages: number) {
+    this.memory = new WebAssembly.Memory({ initial: TABLE_BYTES / PAGE_BYTES, maximum: maxPages, shared: true });
+    this.kernels = instantiateKernels(this.memory);
+    this.refreshViews();
+    for (let h = 0; h < 65536; h++) this.f32View[h] = f16ToF32(h);
+  }
+
+  /** Bytes in use (table, scratch and weights). */
+  get bytesUsed(): number {
+    return this.top;
+  }
+
+  /**
+   * Reserves `bytes` (64-byte aligned), growing the memory; undefined when it would exceed maxPages.
+   * @returns a byte view of the reserved range
+   */
+  allocate(bytes: number): Uint8Array | undefined {
+    const offset = Math.ceil(this.top / ALIGN) * ALIGN;
+    const end = offset + bytes;
+    if (end > this.maxPages * PAGE_BYTES) return undefined;
+    const have = this.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      this.refreshViews();
+    }
+    this.top = end;
+    return new Uint8Array(this.buffer, offset, bytes);
+  }
+
+  /** The current f32 view of the whole memory (views made before a grow keep their old length). */
+  get f32(): Float32Array {
+    return this.f32View;
+  }
+
+  /**
+   * Scratch big enough for a [rows, cols] matvec, reused across calls; a larger request allocates a
+   * new area (the old one is a few KiB left behind). Null if the memory is full.
+   */
+  scratchFor(rows: number, cols: number): Scratch | undefined {
+    let s = this.scratch;
+    if (s === undefined || s.rows < rows || s.cols < cols) {
+      const r = Math.max(rows, s?.rows ?? 0);
+      const c = Math.ceil(Math.max(cols, s?.cols ?? 0) / 32) * 32;
+      const area = this.allocate(c * 4 + c * 2 + (c / 32) * 4 + r * 4 + 3 * ALIGN);
+      if (area === undefined) return undefined;
+      s = this.scratch = { offset: area.byteOffset, rows: r, cols: c };
+    }
+    const at = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+    const x = s.offset;
+    const xq = at(x + s.cols * 4);
+    const xs = at(xq + s.cols * 2);
+    const y = at(xs + (s.cols / 32) * 4);
+    return { x, xq, xs, y };
+  }
+
+  private refreshViews(): void {
+    this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+    regionOfBuffer.set(this.buffer, this);
+    this.f32View = new Float32Array(this.buffer);
+  }
+}

@@ -1,0 +1,130 @@
+// The SIMD128 decode kernels against the TypeScript references, on random shapes including
+// non-multiples of the 4-row and 16-column unrolls.
+import { describe, expect, it } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
+import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
+import { WasmWeightArena } from '../../src/wasm/arena.ts';
+import { isWasmResident, wasmMatvecInto } from '../../src/wasm/matvec.ts';
+import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
+import { WasmRegion } from '../../src/wasm/region.ts';
+import { F32_EPS, PROP, randomArray } from '../helpers.ts';
+
+const arena = new WasmWeightArena(64 * 1024 * 1024);
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const rows = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 61, max: 67 }));
+
+function makeMatrix(format: 'f32' | 'q8_0' | 'q4_0', r: number, c: number, s: number): WeightMatrix {
+  const dense = denseMatrix(randomArray(r * c, s), r, c);
+  return format === 'f32' ? dense : quantizeMatrix(dense, format);
+}
+
+/** y[r] = Σ_c w[r, c] · v[c] in float64, and Σ_c |w[r, c] · v[c]| for error bounds. */
+function dot64(w: Float32Array, v: ArrayLike<number>, r: number, cols: number): { sum: number; abs: number } {
+  let sum = 0;
+  let abs = 0;
+  for (let c = 0; c < cols; c++) {
+    sum += w[r * cols + c] * v[c];
+    abs += Math.abs(w[r * cols + c] * v[c]);
+  }
+  return { sum, abs };
+}
+
+describe('f32_matvec', () => {
+  test.prop([rows, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
+    'equals the reference matvec up to f32 summation order', (r, cols, T, s) => {
+      const w = makeMatrix('f32', r, cols, s);
+      const x = randomArray(T * cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmMatvecInto(got, x, arena.place(w), T)).toBe(true);
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < r; i++) {
+          const { sum, abs } = dot64(w.data as Float32Array, x.subarray(t * cols), i, cols);
+          expect(Math.abs(got[t * r + i] - sum)).toBeLessThanOrEqual((cols + 4) * F32_EPS * abs + 1e-30);
+        }
+      }
+    });
+});
+
+describe('quantize_x_i16', () => {
+  test.prop([fc.integer({ min: 1, max: 6 }), seed, fc.constantFrom(1, 1e-30, 1e30)], PROP)(
+    'produces exactly the codes and scales of quantizeActivationsRef', (blocks, s, scale) => {
+      const x = randomArray(32 * blocks, s, scale);
+      x[5] = 0; // zero block entries and a whole zero block below exercise d = 0
+      if (blocks > 1) x.fill(0, 32, 64);
+      const region = new WasmRegion(16);
+      const scratch = region.scratchFor(1, x.length)!;
+      region.f32.set(x, scratch.x / 4);
+      region.kernels.quantize_x_i16(scratch.x, blocks, scratch.xq, scratch.xs);
+      const want = quantizeActivationsRef(x);
+      expect(new Int16Array(region.memory.buffer, scratch.xq, x.length)).toEqual(want.codes);
+      expect(region.f32.subarray(scratch.xs / 4, scratch.xs / 4 + blocks)).toEqual(want.scales);
+    });
+
+  it('rounds ties to even and keeps every code within ±32767', () => {
+    const x = new Float32Array(32);
+    x[0] = 32767; // d = 1, id = 1: codes are the values themselves
+    x[1] = 2.5;
+    x[2] = -3.5;
+    x[3] = -32767;
+    const { codes, scales } = quantizeActivationsRef(x);
+    expect(scales[0]).toBe(1);
+    expect([...codes.subarray(0, 4)]).toEqual([32767, 2, -4, -32767]);
+  });
+});
+
+describe.each(['q8_0', 'q4_0'] as const)('%s_matvec', (format) => {
+  test.prop([rows, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
+    'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
+    (r, blocks, T, s) => {
+      const cols = 32 * blocks;
+      const w = makeMatrix(format, r, cols, s);
+      const dense = dequantizeMatrix(w);
+      const x = randomArray(T * cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmMatvecInto(got, x, arena.place(w), T)).toBe(true);
+      for (let t = 0; t < T; t++) {
+        const xt = x.subarray(t * cols, (t + 1) * cols);
+        const { codes, scales } = quantizeActivationsRef(xt);
+        const xHat = Array.from(codes, (q, c) => q * scales[c >> 5]);
+        for (let i = 0; i < r; i++) {
+          const spec = dot64(dense, xHat, i, cols);
+          // f32 lanes: one rounding per block product and per accumulation step
+          expect(Math.abs(got[t * r + i] - spec.sum)).toBeLessThanOrEqual((blocks + 8) * 2 * F32_EPS * spec.abs + 1e-30);
+          // |x − x̂| ≤ d/2 per element, so |W·x − W·x̂| ≤ Σ_c |w| · d/2
+          let bound = 0;
+          for (let c = 0; c < cols; c++) bound += Math.abs(dense[i * cols + c]) * scales[c >> 5] / 2;
+          const exact = dot64(dense, xt, i, cols);
+          expect(Math.abs(got[t * r + i] - exact.sum)).toBeLessThanOrEqual(bound + (blocks + 8) * 2 * F32_EPS * spec.abs + 1e-30);
+        }
+      }
+    });
+});
+
+describe('linearInto with placed weights', () => {
+  test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0' as const), fc.integer({ min: 1, max: 6 }), rows, seed], { ...PROP, numRuns: 30 })(
+    'uses wasm for T < 4 and the TS panels from T = 4, both close to linearRefInto', (format, T, r, s) => {
+      const cols = 64;
+      const w = makeMatrix(format, r, cols, s);
+      const placed = arena.place(w);
+      expect(isWasmResident(placed)).toBe(true);
+      expect(isWasmResident(w)).toBe(false);
+      const x = randomArray(T * cols, s + 1);
+      const bias = randomArray(r, s + 2);
+      const got = new Float32Array(T * r);
+      const want = new Float32Array(T * r);
+      linearInto(got, x, placed, T, bias);
+      linearRefInto(want, x, w, T, bias);
+      for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThan(2e-3);
+      if (T >= 4) { // prefill goes through the TS kernels (reading the wasm memory): same bits as unplaced
+        const ts = new Float32Array(T * r);
+        linearInto(ts, x, w, T, bias);
+        expect(got).toEqual(ts);
+      }
+    });
+
+  it('leaves ordinary JS matrices to the TypeScript kernels', () => {
+    const w = makeMatrix('q8_0', 4, 32, 1);
+    expect(wasmMatvecInto(new Float32Array(4), randomArray(32, 2), w, 1)).toBe(false);
+  });
+});
