@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
+import { spawn } from 'node:child_process';
+import { MAIN, REPO_ROOT, TSX, runCli } from './helpers/run-cli.ts';
 
 const SHAKESPEARE = join(REPO_ROOT, 'fixtures/phi3-shakespeare-tiny');
 const reference = (await import(join(SHAKESPEARE, 'reference.json'), { with: { type: 'json' } })).default as {
@@ -106,6 +107,16 @@ describe('phi3 generate on the embedded default model', () => {
     const r = await runCli(['generate', '-p', '', '-n', '6']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().length).toBeGreaterThan(0);
+  });
+
+  test('a reader that goes away (| head) ends generation quietly, exit 0', async () => {
+    const child = spawn(TSX, [MAIN, 'generate', '-p', 'ROMEO:', '-n', '400'], { cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy()); // like `head` exiting after its first line
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   test('--dtype q8_0 quantizes in memory and still generates', async () => {

@@ -42,19 +42,33 @@ export function register(program: Command): void {
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
 
     const session = loaded.createSession();
+    const stdoutClosed = stopWhenStdoutCloses();
     let last = null;
     for await (const step of generate(session, loaded.tokenizer.createStreamDecoder(), {
       promptIds, maxNewTokens, contextLength: loaded.contextLength, sampling, eosIds: loaded.eosIds,
-      ignoreEos: flags.ignoreEos, stop: flags.stop,
+      ignoreEos: flags.ignoreEos, stop: flags.stop, signal: stdoutClosed,
     })) {
       if (step.text) process.stdout.write(step.text);
       last = step.stats;
     }
-    if (last) {
+    if (last && !stdoutClosed.aborted) {
       if (process.stdout.isTTY) process.stdout.write('\n'); // piped output stays exactly the generated text
       const note = stopNote(last, loaded.contextLength);
       if (note) process.stderr.write(`${note}\n`);
       statusLine(status, formatSpeed(last));
     }
   });
+}
+
+/**
+ * A signal that fires when the reader of stdout goes away (`phi3 generate … | head -1`): generation
+ * stops quietly instead of dying on EPIPE with a stack trace.
+ */
+function stopWhenStdoutCloses(): AbortSignal {
+  const controller = new AbortController();
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    controller.abort();
+  });
+  return controller.signal;
 }
