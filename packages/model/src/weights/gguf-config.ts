@@ -20,6 +20,8 @@ export type GgufTensorReader = (info: GgufTensorInfo) => Float32Array;
  */
 export const PHIMOE_SHORT_MSCALE = 'phimoe.rope.scaling.short_mscale';
 export const PHIMOE_LONG_MSCALE = 'phimoe.rope.scaling.long_mscale';
+/** Our key for HF rope_scaling.original_max_position_embeddings (the mscale switch), when it differs from the top-level one. */
+export const PHIMOE_MSCALE_ORIGINAL_MAX = 'phimoe.rope.scaling.original_max_position_embeddings';
 /** Our key for HF router_jitter_noise (sets the sparsemixer threshold); absent → HF's default 0.01. */
 export const PHIMOE_ROUTER_JITTER = 'phimoe.router_jitter_noise';
 
@@ -175,7 +177,7 @@ export function phimoeConfigFromGguf(header: GgufHeader, label: string, read: Gg
       ...c.longRope,
       shortMscale: mscale(PHIMOE_SHORT_MSCALE),
       longMscale: mscale(PHIMOE_LONG_MSCALE),
-      originalMaxPositionEmbeddings: c.originalMaxPositionEmbeddings,
+      originalMaxPositionEmbeddings: ggufInt(header.metadata, PHIMOE_MSCALE_ORIGINAL_MAX, c.originalMaxPositionEmbeddings),
     };
   }
   if (k.tensor('output.weight') === undefined) throw new ConfigError(`${label}: phimoe needs output.weight (its head is never tied)`);

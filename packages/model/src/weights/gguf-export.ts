@@ -8,7 +8,7 @@ import { denseMatrix, quantizeMatrix, type QuantFormatName } from '@phi3/tensor'
 import type { Phi3Config } from '../config.ts';
 import { InvalidArgumentError, UnsupportedModelError } from '../errors.ts';
 import type { PhimoeConfig } from '../variants/phimoe-config.ts';
-import { PHIMOE_LONG_MSCALE, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
+import { PHIMOE_LONG_MSCALE, PHIMOE_MSCALE_ORIGINAL_MAX, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
 import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames, phimoeTensorNames } from './gguf-names.ts';
 import { GgmlType } from './gguf-types.ts';
 import { kv, type GgufTensorToWrite, type GgufTypedValue } from './gguf-writer.ts';
@@ -78,6 +78,9 @@ export function ggufModelMetadata(c: GgufExportConfig, name: string, outType: Gg
     if (c.ropeScaling !== null) {
       m.set(PHIMOE_SHORT_MSCALE, kv.f64(c.ropeScaling.shortMscale));
       m.set(PHIMOE_LONG_MSCALE, kv.f64(c.ropeScaling.longMscale));
+      if (c.ropeScaling.originalMaxPositionEmbeddings !== c.originalMaxPositionEmbeddings) {
+        m.set(PHIMOE_MSCALE_ORIGINAL_MAX, kv.u32(c.ropeScaling.originalMaxPositionEmbeddings));
+      }
     }
   }
   m.set('general.quantization_version', kv.u32(QUANT_VERSION));

@@ -2,14 +2,15 @@
 // same pieces as llama.cpp's own phi-3 vocab file) and a whole model folder → a GGUF that loads
 // (model and tokenizer) through the user-facing loaders.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ggufTokenizerMetadata } from '../../src/weights/gguf-vocab.ts';
 import { convertToGguf } from '../../src/weights/gguf-convert.ts';
 import { encodeGguf, kv } from '../../src/weights/gguf-writer.ts';
 import { readGgufMetadata } from '../../src/weights/gguf.ts';
-import { loadModel } from '../../src/model.ts';
+import { loadModel, readModelConfig } from '../../src/model.ts';
+import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
 import { loadTokenizer } from '../../src/tokenizer/index.ts';
 import { UnsupportedModelError } from '../../src/errors.ts';
 
@@ -103,6 +104,24 @@ describe('convertToGguf', () => {
     expect(byName.get('blk.1.ffn_gate_inp.weight')).toMatchObject({ shape: [4, 64], typeName: 'F32' });
     expect(byName.get('blk.0.attn_q.bias')?.typeName).toBe('F32');
     expect(byName.has('output.bias') && byName.has('output_norm.bias') && byName.has('rope_factors_long.weight')).toBe(true);
+  });
+
+  it.each([
+    ['phi3-mini-tiny', { sliding_window: null, rope_theta: 250000, rms_norm_eps: 1e-6, pad_token_id: null, bos_token_id: 3 }],
+    ['phimoe-tiny', { rope_scaling_original_max: 40, router_jitter_noise: 0.05, rms_norm_eps: 3e-6, sliding_window: null }],
+  ] as const)('round-trips config variations of %s exactly', (name, changes) => {
+    // A copy of the fixture folder with edited config.json (the weights are linked, not copied).
+    const dir = join(tmp, `${name}-variant`);
+    mkdirSync(dir);
+    symlinkSync(join(ROOT, 'fixtures', name, 'model.safetensors'), join(dir, 'model.safetensors'));
+    const raw = JSON.parse(readFileSync(join(ROOT, 'fixtures', name, 'config.json'), 'utf8'));
+    const { rope_scaling_original_max: ropeMax, ...rest } = changes as Record<string, unknown>;
+    Object.assign(raw, rest);
+    if (ropeMax !== undefined) raw.rope_scaling.original_max_position_embeddings = ropeMax;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(raw));
+    const out = join(tmp, `${name}-variant.gguf`);
+    convertToGguf(dir, out, { outType: 'f32' });
+    expect(openGgufCheckpoint(out).config).toEqual(readModelConfig(dir).config);
   });
 
   it('rejects variants other than phi3 and phimoe with a typed error', () => {
