@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { MAIN, REPO_ROOT, TSX, runCli } from './helpers/run-cli.ts';
+import { spawnInPty } from './helpers/pty.ts';
 
 const SHAKESPEARE = join(REPO_ROOT, 'fixtures/phi3-shakespeare-tiny');
 const reference = (await import(join(SHAKESPEARE, 'reference.json'), { with: { type: 'json' } })).default as {
@@ -107,6 +108,20 @@ describe('phi3 generate on the embedded default model', () => {
     const r = await runCli(['generate', '-p', '', '-n', '6']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().length).toBeGreaterThan(0);
+  });
+
+  test('-f FILE reads the prompt from a file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'phi3-prompt-')), 'prompt.txt');
+    writeFileSync(file, 'ROMEO:');
+    const r = await runCli(['generate', '-f', file, '-n', '6']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('\nI will not, sir'); // reference ids 13, 29902, 674, 451, 29892, 8889
+  });
+
+  test('no -p/-f and stdin is a terminal → usage error instead of waiting for input', async () => {
+    const term = spawnInPty(`${TSX} ${MAIN} generate`, '/tmp');
+    expect(await term.exited()).toBe(2);
+    expect(term.output()).toMatch(/error: no prompt: pass -p TEXT, -f FILE, or pipe text to stdin/);
   });
 
   test('a reader that goes away (| head) ends generation quietly, exit 0', async () => {
