@@ -15,10 +15,16 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (Number.isFinite(declared) && declared > limit) throw bodyTooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw bodyTooLarge(limit);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw bodyTooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    // The client closed the connection mid-upload: nobody will read the answer, but it is their error, not ours.
+    throw new ApiError(400, `The request body ended early: ${(err as Error).message}`, 'invalid_request_error', null, 'incomplete_body');
   }
   let value: unknown;
   try {

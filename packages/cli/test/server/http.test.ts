@@ -14,6 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   expect(server.alive()).toBe(true);
+  expect(server.stderr()).not.toMatch(/internal error/); // every failure above was the client's, and answered as such
   expect(await server.stop()).toBe(0);
 });
 
@@ -72,6 +73,18 @@ describe('malformed requests get JSON errors', () => {
     expectError(await send('POST', '/v1/completions', big, { chunked: true }), 413, 'request_too_large');
     const ok = await send('POST', '/v1/completions', JSON.stringify({ prompt: 'ROMEO:', max_tokens: 2 }));
     expect(ok.status).toBe(200);
+  });
+  test('a client that disconnects halfway through its upload does not disturb the server', async () => {
+    const { hostname, port } = new URL(server.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"prompt": "ROM');
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+    expect((await send('GET', '/health')).status).toBe(200);
   });
   test('garbage that is not HTTP gets a 400 from node:http and the server keeps serving', async () => {
     const { hostname, port } = new URL(server.url);

@@ -15,6 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   expect(server.alive()).toBe(true); // nothing below crashed it
+  expect(server.stderr()).not.toMatch(/internal error/);
   expect(await server.stop()).toBe(0);
 });
 
