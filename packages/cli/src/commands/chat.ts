@@ -134,7 +134,7 @@ class Conversation {
     let text = '';
     let last: GenerationStats | null = null;
     const generated: number[] = [];
-    const steps = generate(this.session, tokenizer.createStreamDecoder(), {
+    const steps = generate(this.session, tokenizer.createStreamDecoder({ skipSpecial: true }), {
       promptIds: newIds, history: this.session.tokens, maxNewTokens: o.maxNewTokens,
       contextLength: this.opened.contextLength, sampling: o.sampling, eosIds: this.opened.eosIds,
       ignoreEos: o.ignoreEos, stop: o.stop, signal: o.signal,

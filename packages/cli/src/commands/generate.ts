@@ -43,8 +43,9 @@ export function register(program: Command): void {
 
     const session = loaded.createSession();
     const stdoutClosed = stopWhenStdoutCloses();
+    // Control tokens (<|end|>, <|assistant|>, …) are not printed, as llama-cli and HF's TextStreamer(skip_special_tokens) do.
     let last = null;
-    for await (const step of generate(session, loaded.tokenizer.createStreamDecoder(), {
+    for await (const step of generate(session, loaded.tokenizer.createStreamDecoder({ skipSpecial: true }), {
       promptIds, maxNewTokens, contextLength: loaded.contextLength, sampling, eosIds: loaded.eosIds,
       ignoreEos: flags.ignoreEos, stop: flags.stop, signal: stdoutClosed,
     })) {
