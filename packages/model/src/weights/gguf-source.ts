@@ -1,5 +1,5 @@
 /**
- * WeightSource over a GGUF file: answers Hugging Face tensor names (translated through
+ * WeightSource over a GGUF file (or the shards of a split one): answers Hugging Face tensor names (translated through
  * gguf-names.ts) so the shared variant code loads GGUF unchanged. Tensors are read lazily, one at
  * a time; 2-D weights in F16/BF16/Q* stay in their GGUF bytes inside a WeightMatrix and are
  * multiplied block by block, never expanded to f32.
@@ -19,10 +19,10 @@ import type { TensorInfo, WeightSource } from './source.ts';
  * @throws WeightsFormatError for ggml types we cannot decode (IQ*, Q2_K, Q3_K, ...)
  */
 export function readGgufTensorF32(file: ByteSource, t: GgufTensorInfo, label: string): Float32Array {
-  const bytes = file.read(t.offset, t.byteLength);
-  if (t.type === GgmlType.F32) return new Float32Array(bytes.buffer, 0, t.nElements); // a fresh copy at byteOffset 0
+  if (t.type === GgmlType.F32) return new Float32Array(file.read(t.offset, t.byteLength).buffer, 0, t.nElements); // a fresh copy at byteOffset 0
+  const format = blockFormat(decodableFormat(t, label)); // before reading or allocating anything
   const out = new Float32Array(t.nElements);
-  blockFormat(decodableFormat(t, label)).dequantizeRowInto(out, 0, bytes, 0, t.nElements);
+  format.dequantizeRowInto(out, 0, file.read(t.offset, t.byteLength), 0, t.nElements);
   return out;
 }
 
