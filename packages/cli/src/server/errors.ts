@@ -82,3 +82,12 @@ export function toApiError(err: unknown, param: string | null = null): ApiError 
   if (err instanceof TokenizerError) return new ApiError(400, err.message, 'invalid_request_error', param, null);
   return new ApiError(500, 'Internal server error', 'server_error', null, null);
 }
+
+/**
+ * For catch blocks around library calls: errors the request caused become ApiErrors naming
+ * `param`; anything unexpected is returned as it is, so its stack reaches the log.
+ */
+export function requestErrorOr(err: unknown, param: string): unknown {
+  const apiError = toApiError(err, param);
+  return apiError.status === 500 ? err : apiError;
+}

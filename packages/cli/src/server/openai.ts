@@ -10,7 +10,7 @@ import { renderChat } from '@phi3/model';
 import { encodePrompt } from '../load-model.ts';
 import { readJsonBody, sendJson } from './body.ts';
 import type { Engine, GenerationJob, GenerationResult } from './engine.ts';
-import { modelNotFound, toApiError } from './errors.ts';
+import { modelNotFound, requestErrorOr, toApiError } from './errors.ts';
 import { AcquireAbortedError } from './queue.ts';
 import { parseChatParams, parseTextParams, type CompletionParams } from './requests.ts';
 import { chatShape, textShape, unixNow, type ResponseShape } from './shapes.ts';
@@ -52,7 +52,7 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, ctx: S
   try {
     promptIds = tokenizer.encode(renderChat(tokenizer, params.messages));
   } catch (err) {
-    throw toApiError(err, 'messages');
+    throw requestErrorOr(err, 'messages');
   }
   await serveGeneration(res, ctx, signal, params, promptIds, chatShape({ model: ctx.modelId, includeUsage: params.includeUsage }), 'messages');
 }
@@ -106,8 +106,10 @@ async function serveGeneration(
     stream.done();
   } catch (err) {
     if (!sse) throw err;
+    const apiError = toApiError(err);
+    if (apiError.status === 500) ctx.logError(`internal error during a stream: ${(err as Error).stack ?? String(err)}`);
     const stream: SseStream = sse;
-    await stream.send(toApiError(err).toJSON()); // headers are out: report in the stream, as OpenAI does
+    await stream.send(apiError.toJSON()); // headers are out: report in the stream, as OpenAI does
     stream.done();
   }
 }
@@ -120,7 +122,7 @@ async function runJob(
     return await ctx.engine.run(job, signal, onStep);
   } catch (err) {
     if (err instanceof AcquireAbortedError) return null; // left while queued: nobody to answer
-    throw toApiError(err, promptParam);
+    throw requestErrorOr(err, promptParam);
   }
 }
 
