@@ -88,4 +88,11 @@ describe('phi3 chat in a terminal', () => {
     expect(replies).toHaveLength(3); // the same greedy reply twice: /clear really reset the cache
     expect(r.stdout).toContain('(conversation cleared)');
   });
+
+  test('a turn past the context is an error for that turn only; the session goes on', async () => {
+    const r = await runCli(['chat', '-n', '12'], { stdin: `${'ROMEO: '.repeat(140)}\nROMEO:\n` });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^error: prompt is too long: \d+ tokens leave no room in the context of 512 tokens \(\/clear to start over\)$/m);
+    expect(r.stdout).toContain('I will not, sir, I will not be a'); // the next turn starts from the unchanged (empty) cache
+  });
 });

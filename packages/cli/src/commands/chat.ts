@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import {
   ContextLengthError, generate, renderChat, validateSamplingOptions, type ChatMessage, type GenerationStats, type InferenceSession,
+  type SamplingOptions,
 } from '@phi3/model';
 import {
   addDtypeOption, addMaxTokensOption, addModelOption, addPromptFormatOptions, addSamplingOptions, isVerbose, maxTokensFromFlags,
@@ -92,7 +93,7 @@ export function register(program: Command): void {
 
 interface ReplyOptions {
   maxNewTokens: number;
-  sampling: ReturnType<typeof samplingFromFlags>;
+  sampling: SamplingOptions;
   stop: string[];
   ignoreEos?: boolean;
   signal: AbortSignal;
