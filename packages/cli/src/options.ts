@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import { DEFAULT_SAMPLING, type SamplingOptions } from '@phi3/model';
+import { DEFAULT_SAMPLING, KERNEL_CHOICES, type SamplingOptions } from '@phi3/model';
 import { UsageError } from './run-main.ts';
 
 /** commander argument parser: a finite number. */
@@ -56,6 +56,16 @@ export const WEIGHT_DTYPES = ['f32', 'q8_0', 'q4_0'] as const;
 export function addDtypeOption(cmd: Command): Command {
   return cmd.addOption(
     new Option('--dtype <type>', 'store weight matrices as (quantized in memory at load)').choices(WEIGHT_DTYPES).default('f32'),
+  );
+}
+
+/**
+ * `--kernels auto|ts|wasm`: which matvec kernels run the model (@phi3/model weights/kernels.ts);
+ * auto = WebAssembly SIMD128 where the runtime supports it, else the TypeScript reference kernels.
+ */
+export function addKernelsOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--kernels <kind>', 'matvec kernels: ts (reference), wasm (SIMD128, weights in wasm memory), auto').choices(KERNEL_CHOICES).default('auto'),
   );
 }
 

@@ -27,3 +27,4 @@ export { readImage, decodeImage, type RgbImage } from './vision/image.ts';
 export * from './weights/gguf-convert.ts';
 export { GGUF_OUT_TYPES, isGgufOutType, type GgufOutType } from './weights/gguf-export.ts';
 export type { PhimoeConfig, PhimoeRopeScaling } from './variants/phimoe-config.ts';
+export * from './weights/kernels.ts';

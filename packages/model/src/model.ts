@@ -11,6 +11,7 @@ import { KvCache } from './layers/kv-cache.ts';
 import { variantForKind, variantForModelType, type VariantModule } from './variants/registry.ts';
 import { openSafetensorsFolder, type SafetensorsOptions, type WeightSource } from './weights/source.ts';
 import { isGgufFile, openGgufCheckpoint } from './weights/gguf-model.ts';
+import { placeWeights, type Kernels } from './weights/kernels.ts';
 
 /** A loaded model: config, wired decoder and the weight source it was read from. */
 export interface Model {
@@ -46,18 +47,21 @@ export function readModelConfig(dir: string): { config: ModelConfig; variant: Va
 }
 
 /** How to load a model (safetensors options; GGUF weights always stay in their stored format). */
-export type LoadOptions = SafetensorsOptions;
+export interface LoadOptions extends SafetensorsOptions {
+  /** Which matvec kernels run the weights (weights/kernels.ts); default 'ts', the reference. */
+  readonly kernels?: Kernels;
+}
 
 /** Loads a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF file. */
 export function loadModel(path: string, options: LoadOptions = {}): Model {
   if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
   if (isGgufFile(path)) {
     const { config, weights } = openGgufCheckpoint(path); // a llama.cpp GGUF file (weights/gguf-model.ts)
-    return buildModel(config, weights);
+    return buildModel(config, placeWeights(weights, options.kernels ?? 'ts'));
   }
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors)`);
   const { config } = readModelConfig(path);
-  return buildModel(config, openSafetensorsFolder(path, options));
+  return buildModel(config, placeWeights(openSafetensorsFolder(path, options), options.kernels ?? 'ts'));
 }
 
 /** Wires a model from a normalized config and any weight source (closes the source on failure). */

@@ -11,9 +11,9 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { createRng } from '@phi3/tensor';
 import {
-  ContextLengthError, InferenceSession, buildModel, quantizeWeights, type Model, type WeightSource,
+  ContextLengthError, InferenceSession, buildModel, placeWeights, quantizeWeights, resolveKernels, type Model, type WeightSource,
 } from '@phi3/model';
-import { addDtypeOption, isVerbose, oneLineErrors, parsePositiveInteger } from '../options.ts';
+import { addDtypeOption, addKernelsOption, isVerbose, oneLineErrors, parsePositiveInteger } from '../options.ts';
 import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
 import { formatCount, openCheckpoint, countParameters } from '../load-model.ts';
 import { DEFAULT_MODEL_DIR } from '../default-model.ts';
@@ -24,6 +24,7 @@ interface BenchFlags {
   model?: string;
   random?: string;
   dtype: string;
+  kernels: string;
   layers?: number;
   p: number;
   n: number;
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .addOption(new Option('-r <n>', 'repetitions').argParser(parsePositiveInteger).default(5))
     .addOption(new Option('-t <n>', 'threads').argParser(parsePositiveInteger).default(1))
     .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'));
-  addDtypeOption(cmd).action((flags: BenchFlags, self: Command) => {
+  addKernelsOption(addDtypeOption(cmd)).action((flags: BenchFlags, self: Command) => {
       if (flags.t !== 1) throw new UsageError(`-t ${flags.t}: only 1 thread is supported (the engine has no worker pool yet)`);
       if (flags.layers !== undefined && flags.random === undefined) throw new UsageError('--layers only applies to --random models');
       const status = stderrStatus(isVerbose(self));
@@ -87,7 +88,7 @@ function loadBenchModel(flags: BenchFlags, status: StatusOutput): { model: Model
     name = `${basename(path)}${flags.dtype === 'f32' ? '' : ` ${flags.dtype}`}`;
   }
   statusLine(status, `building ${name} (${formatCount(countParameters(weights))} parameters)…`);
-  const model = buildModel(config, quantizeWeights(weights, flags.dtype));
+  const model = buildModel(config, placeWeights(quantizeWeights(weights, flags.dtype), resolveKernels(flags.kernels)));
   const loadSeconds = (performance.now() - started) / 1000;
   statusLine(status, `loaded in ${loadSeconds.toFixed(2)} s`);
   return { model, name, loadSeconds };

@@ -3,18 +3,19 @@
  * logits (DESIGN.md). Exit 0 only when every case and every targeted generate entry passes.
  */
 import { Command } from 'commander';
-import { DEFAULT_TOLERANCE, formatVerifyReport, verifyFixture } from '@phi3/model';
-import { oneLineErrors, parseNumber } from '../options.ts';
+import { DEFAULT_TOLERANCE, formatVerifyReport, resolveKernels, verifyFixture } from '@phi3/model';
+import { addKernelsOption, oneLineErrors, parseNumber } from '../options.ts';
 import { UsageError } from '../run-main.ts';
 
 interface VerifyFlags {
   json?: boolean;
   tolerance: number;
   weights?: string;
+  kernels: string;
 }
 
 export function register(program: Command): void {
-  oneLineErrors(program.command('verify'))
+  const cmd = oneLineErrors(program.command('verify'))
     // Subcommands do not inherit the program's exitOverride (set later in runMain): without this a bad
     // flag value would exit 1 from inside commander instead of runMain's usage exit code 2.
     .exitOverride()
@@ -22,11 +23,11 @@ export function register(program: Command): void {
     .argument('<fixture_dir>', 'fixture folder')
     .option('--json', 'print one JSON object on stdout')
     .option('--tolerance <x>', 'max |Δlogit| allowed per case', parseNumber, DEFAULT_TOLERANCE)
-    .option('--weights <file>', "check a GGUF file's config and weights instead of the fixture's safetensors")
-    .action(async (dir: string, flags: VerifyFlags) => {
-      if (!(flags.tolerance > 0)) throw new UsageError(`--tolerance must be > 0 (got ${flags.tolerance})`);
-      const report = await verifyFixture(dir, { tolerance: flags.tolerance, weights: flags.weights });
-      process.stdout.write(`${flags.json ? JSON.stringify(report) : formatVerifyReport(report)}\n`);
-      if (!report.ok) process.exitCode = 1;
-    });
+    .option('--weights <file>', "check a GGUF file's config and weights instead of the fixture's safetensors");
+  addKernelsOption(cmd).action(async (dir: string, flags: VerifyFlags) => {
+    if (!(flags.tolerance > 0)) throw new UsageError(`--tolerance must be > 0 (got ${flags.tolerance})`);
+    const report = await verifyFixture(dir, { tolerance: flags.tolerance, weights: flags.weights, kernels: resolveKernels(flags.kernels) });
+    process.stdout.write(`${flags.json ? JSON.stringify(report) : formatVerifyReport(report)}\n`);
+    if (!report.ok) process.exitCode = 1;
+  });
 }

@@ -9,6 +9,7 @@ import { InferenceSession, type FeedOptions } from '../session.ts';
 import { compareArgmax, maxAbsDiff } from './compare.ts';
 import type { ExtraCheck, GreedyResult, VerifyContext } from './hooks.ts';
 import { FixtureError, readF32File, readReference, type ReferenceCase, type ReferenceGenerate } from './reference.ts';
+import type { Kernels } from '../weights/kernels.ts';
 
 /** Rows whose reference top-2 margin is at most this are float ties; their argmax may differ. */
 export const ARGMAX_MARGIN = 1e-3;
@@ -61,13 +62,15 @@ export interface VerifyOptions {
   readonly tolerance?: number;
   /** Weights to check instead of the fixture's own: a GGUF file (config and weights both read from it). */
   readonly weights?: string;
+  /** Which matvec kernels run the model (weights/kernels.ts); default 'ts', the reference. */
+  readonly kernels?: Kernels;
 }
 
 /** Verifies one fixture folder. Throws (typed) when the folder, config or weights are unusable. */
 export async function verifyFixture(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const reference = readReference(dir);
-  const model = loadModel(opts.weights ?? dir); // the user-facing loader: config.json + safetensors, or a GGUF file
+  const model = loadModel(opts.weights ?? dir, { kernels: opts.kernels }); // the user-facing loader: config.json + safetensors, or a GGUF file
   try {
     const ctx: VerifyContext = { dir, reference, model, tolerance };
     const hook = model.variant.verifyHook;

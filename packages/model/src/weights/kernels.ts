@@ -1,0 +1,48 @@
+/**
+ * Kernel choice for a loaded model. 'ts' keeps the weights in ordinary typed arrays, so every
+ * projection runs the readable TypeScript kernels of @phi3/tensor (the reference). 'wasm' copies each
+ * weight matrix once, at load, into WebAssembly memory (`WasmWeightArena`), where `linearInto`'s
+ * decode path runs the SIMD128 kernels on it (Q8_0/Q4_0 with int16-quantized activations, see
+ * tensor/src/wasm/kernels/quantize-x.ts). 'auto' picks 'wasm' where the runtime supports it.
+ */
+import { WasmWeightArena, wasmSimdSupported } from '@phi3/tensor';
+import { InvalidArgumentError } from '../errors.ts';
+import type { WeightSource } from './source.ts';
+
+/** The kernels a model runs with. */
+export type Kernels = 'ts' | 'wasm';
+
+/** What users may ask for (`--kernels`). */
+export const KERNEL_CHOICES = ['auto', 'ts', 'wasm'] as const;
+export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+
+/**
+ * 'auto' → 'wasm' when WebAssembly SIMD128 with shared memory validates here, else 'ts'.
+ * @throws InvalidArgumentError for 'wasm' on a runtime without SIMD128, or an unknown name
+ */
+export function resolveKernels(choice: string): Kernels {
+  if (choice === 'ts') return 'ts';
+  if (choice === 'auto') return wasmSimdSupported() ? 'wasm' : 'ts';
+  if (choice !== 'wasm') throw new InvalidArgumentError(`unknown kernels "${choice}" (expected ${KERNEL_CHOICES.join(', ')})`);
+  if (!wasmSimdSupported()) throw new InvalidArgumentError('--kernels wasm: this runtime has no WebAssembly SIMD128 with shared memory');
+  return 'wasm';
+}
+
+/**
+ * Wraps `source` so the matrices it returns live where `kernels` reads them: unchanged for 'ts'; for
+ * 'wasm', copied once into a WasmWeightArena owned by the returned source (the original arrays are
+ * dropped, so memory holds one copy). 1-D tensors (norms, biases) stay ordinary arrays.
+ */
+export function placeWeights(source: WeightSource, kernels: Kernels): WeightSource {
+  if (kernels === 'ts') return source;
+  const arena = new WasmWeightArena();
+  return {
+    description: source.description,
+    names: () => source.names(),
+    has: (name) => source.has(name),
+    info: (name) => source.info(name),
+    getF32: (name) => source.getF32(name),
+    getMatrix: (name) => arena.place(source.getMatrix(name)),
+    close: () => source.close(),
+  };
+}
