@@ -8,7 +8,7 @@
  * (`generate` yields to the event loop after every token), so `--parallel` trades per-request speed
  * for fairness and time to first token, not total throughput.
  */
-import { InferenceSession, generate, type SamplingOptions } from '@phi3/model';
+import { InferenceSession, generate, type GenerationStats, type SamplingOptions } from '@phi3/model';
 import type { OpenedModel } from '../load-model.ts';
 import { SlotPool } from './queue.ts';
 
@@ -37,6 +37,7 @@ export type FinishReason = 'stop' | 'length';
 /** OpenAI's `usage` record. */
 export interface Usage {
   readonly prompt_tokens: number;
+  /** Generated tokens, an EOS token included (it was sampled like any other). */
   readonly completion_tokens: number;
   readonly total_tokens: number;
 }
@@ -86,7 +87,7 @@ export class Engine {
     const { tokenizer, eosIds } = this.opened;
     const { contextLength } = this.options;
     try {
-      let last = null;
+      let last: GenerationStats | null = null;
       for await (const step of generate(session, tokenizer.createStreamDecoder(), {
         promptIds: job.promptIds, maxNewTokens: job.maxTokens ?? contextLength, contextLength,
         sampling: job.sampling, eosIds, stop: job.stop, ignoreEos: job.ignoreEos, signal,
@@ -94,8 +95,8 @@ export class Engine {
         await onStep(step.text);
         last = step.stats;
       }
-      if (last?.stopReason == null) {
-        this.aborted++;
+      if (last === null || last.stopReason === null) {
+        this.aborted++; // generate() returned early because `signal` aborted
         return null;
       }
       this.completed++;

@@ -32,7 +32,7 @@ interface Case {
 const CASES: Case[] = Array.from({ length: REQUESTS }, (_, i) => ({
   format: i % 2 === 0 ? 'chat' : 'raw',
   prompt: PROMPTS[i % PROMPTS.length],
-  settings: { maxTokens: 6 + (i % 4) * 3, temperature: [0, 0.7, 1, 1.3][i % 4], topP: i % 3 === 0 ? 0.9 : 1, seed: 1000 + i },
+  settings: { maxTokens: 4 + (i % 4) * 2, temperature: [0, 0.7, 1, 1.3][i % 4], topP: i % 3 === 0 ? 0.9 : 1, seed: 1000 + i },
 }));
 
 interface Outcome {
