@@ -130,7 +130,7 @@ function logResult(ctx: ServerContext, result: GenerationResult | null, started:
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   ctx.log(result
     ? `generation: ${result.usage.prompt_tokens} prompt + ${result.usage.completion_tokens} generated tokens, finish ${result.finishReason}, ${seconds} s`
-    : `generation aborted by the client after ${seconds} s`);
+    : `generation aborted after ${seconds} s: the connection closed`);
 }
 
 function modelObject(ctx: ServerContext): object {

@@ -58,6 +58,10 @@ function parseCommon(body: Record<string, unknown>, maxTokensAlias?: string): Co
   if (body.tools !== undefined && body.tools !== null && !(Array.isArray(body.tools) && body.tools.length === 0)) {
     throw invalidParam('tools', 'tools (function calling) are not supported by this server');
   }
+  const format = optional(body, 'response_format', 'object');
+  if (format !== undefined && format.type !== 'text') throw invalidParam('response_format', "only response_format {type: 'text'} is supported by this server");
+  const bias = optional(body, 'logit_bias', 'object');
+  if (bias !== undefined && Object.keys(bias).length > 0) throw invalidParam('logit_bias', 'logit_bias is not supported by this server');
   const model = optional(body, 'model', 'string');
   const streamOptions = optional(body, 'stream_options', 'object');
   const maxTokens = optionalInteger(body, 'max_tokens') ?? (maxTokensAlias ? optionalInteger(body, maxTokensAlias) : undefined);

@@ -30,6 +30,7 @@ describe('parseChatParams / parseTextParams', () => {
     const p = parseTextParams({
       prompt: ['ROMEO:'], model: 'm', stream: true, stream_options: { include_usage: true }, max_tokens: 5, temperature: 0.5,
       top_p: 0.9, seed: 3, top_k: 40, min_p: 0.05, repetition_penalty: 1.1, stop: 'END', ignore_eos: true, n: 1, echo: false,
+      logit_bias: {}, response_format: { type: 'text' },
     });
     expect(p).toMatchObject({ prompt: 'ROMEO:', model: 'm', stream: true, includeUsage: true, maxTokens: 5, stop: ['END'], ignoreEos: true });
     expect(p.sampling).toEqual({ ...DEFAULT_SAMPLING, temperature: 0.5, topP: 0.9, seed: 3, topK: 40, minP: 0.05, repetitionPenalty: 1.1 });
@@ -58,6 +59,8 @@ describe('parseChatParams / parseTextParams', () => {
     expect(paramOfError(() => parseChatParams({ messages: user, presence_penalty: 0.5 }))).toBe('presence_penalty');
     expect(paramOfError(() => parseChatParams({ messages: user, tools: [{ type: 'function' }] }))).toBe('tools');
     expect(paramOfError(() => parseChatParams({ messages: [user[0], 'hi'] }))).toBe('messages[1]');
+    expect(paramOfError(() => parseChatParams({ messages: user, response_format: { type: 'json_object' } }))).toBe('response_format');
+    expect(paramOfError(() => parseChatParams({ messages: user, logit_bias: { 50256: -100 } }))).toBe('logit_bias');
     expect(paramOfError(() => parseChatParams({ messages: user, stop: 5 }))).toBe('stop');
     expect(paramOfError(() => parseChatParams({ messages: user, model: 42 }))).toBe('model');
   });
