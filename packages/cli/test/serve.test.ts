@@ -28,15 +28,31 @@ interface CompletionJson {
 }
 
 describe('phi3 serve', () => {
-  test('listens on 127.0.0.1 by default; a second server on the same port is a one-line error', async () => {
+  test('listens on 127.0.0.1 by default; a second server on the same port is a one-line error; SIGTERM cuts a running stream and exits 0', async () => {
     const server = await startServer();
+    let stopped = false;
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const r = await runCli(['serve', '--port', new URL(server.url).port]);
       expect(r.code).toBe(2);
       expect(r.stderr.trimEnd()).toMatch(/^error: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE$/);
-    } finally {
+
+      const res = await fetch(`${server.url}/v1/completions`, {
+        method: 'POST', body: JSON.stringify({ prompt: 'ROMEO:', max_tokens: 400, ignore_eos: true, stream: true }),
+      });
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
       expect(await server.stop()).toBe(0);
+      stopped = true;
+      let text = '';
+      try {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+      } catch {
+        // the connection was cut: expected
+      }
+      expect(text).not.toContain('[DONE]');
+    } finally {
+      if (!stopped) await server.stop();
     }
   });
 
