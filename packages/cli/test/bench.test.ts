@@ -42,7 +42,7 @@ describe('phi3 bench', () => {
   });
 
   const errors: [string, string[], number, RegExp][] = [
-    ['more than one thread', ['-t', '2'], 2, /only 1 thread is supported/],
+    ['threads with the TypeScript kernels', ['-t', '2', '--kernels', 'ts'], 2, /2 threads need the wasm kernels/],
     ['unknown random model', ['--random', 'phi-4'], 2, /argument 'phi-4' is invalid/],
     ['--layers without --random', ['--layers', '2'], 2, /--layers only applies to --random/],
     ['bad output format', ['-o', 'csv'], 2, /argument 'csv' is invalid/],

@@ -50,6 +50,8 @@ export function readModelConfig(dir: string): { config: ModelConfig; variant: Va
 export interface LoadOptions extends SafetensorsOptions {
   /** Which matvec kernels run the weights (weights/kernels.ts); default 'ts', the reference. */
   readonly kernels?: Kernels;
+  /** Threads per decode matvec with the wasm kernels (default 1). */
+  readonly threads?: number;
 }
 
 /** Loads a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF file. */
@@ -57,11 +59,11 @@ export function loadModel(path: string, options: LoadOptions = {}): Model {
   if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
   if (isGgufFile(path)) {
     const { config, weights } = openGgufCheckpoint(path); // a llama.cpp GGUF file (weights/gguf-model.ts)
-    return buildModel(config, placeWeights(weights, options.kernels ?? 'ts'));
+    return buildModel(config, placeWeights(weights, options.kernels ?? 'ts', options));
   }
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors)`);
   const { config } = readModelConfig(path);
-  return buildModel(config, placeWeights(openSafetensorsFolder(path, options), options.kernels ?? 'ts'));
+  return buildModel(config, placeWeights(openSafetensorsFolder(path, options), options.kernels ?? 'ts', options));
 }
 
 /** Wires a model from a normalized config and any weight source (closes the source on failure). */

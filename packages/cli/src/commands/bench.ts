@@ -55,7 +55,6 @@ export function register(program: Command): void {
     .addOption(new Option('-t <n>', 'threads').argParser(parsePositiveInteger).default(1))
     .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'));
   addKernelsOption(addDtypeOption(cmd)).action((flags: BenchFlags, self: Command) => {
-      if (flags.t !== 1) throw new UsageError(`-t ${flags.t}: only 1 thread is supported (the engine has no worker pool yet)`);
       if (flags.layers !== undefined && flags.random === undefined) throw new UsageError('--layers only applies to --random models');
       const status = stderrStatus(isVerbose(self));
       const { model, name, loadSeconds } = loadBenchModel(flags, status);
@@ -88,7 +87,7 @@ function loadBenchModel(flags: BenchFlags, status: StatusOutput): { model: Model
     name = `${basename(path)}${flags.dtype === 'f32' ? '' : ` ${flags.dtype}`}`;
   }
   statusLine(status, `building ${name} (${formatCount(countParameters(weights))} parameters)…`);
-  const model = buildModel(config, placeWeights(quantizeWeights(weights, flags.dtype), resolveKernels(flags.kernels)));
+  const model = buildModel(config, placeWeights(quantizeWeights(weights, flags.dtype), resolveKernels(flags.kernels), { threads: flags.t }));
   const loadSeconds = (performance.now() - started) / 1000;
   statusLine(status, `loaded in ${loadSeconds.toFixed(2)} s`);
   return { model, name, loadSeconds };

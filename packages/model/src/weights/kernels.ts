@@ -28,14 +28,24 @@ export function resolveKernels(choice: string): Kernels {
   return 'wasm';
 }
 
+export interface PlacementOptions {
+  /** Threads per decode matvec with the wasm kernels (default 1); > 1 starts threads − 1 workers. */
+  readonly threads?: number;
+}
+
 /**
  * Wraps `source` so the matrices it returns live where `kernels` reads them: unchanged for 'ts'; for
  * 'wasm', copied once into a WasmWeightArena owned by the returned source (the original arrays are
  * dropped, so memory holds one copy). 1-D tensors (norms, biases) stay ordinary arrays.
  */
-export function placeWeights(source: WeightSource, kernels: Kernels): WeightSource {
-  if (kernels === 'ts') return source;
-  const arena = new WasmWeightArena();
+export function placeWeights(source: WeightSource, kernels: Kernels, options: PlacementOptions = {}): WeightSource {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new InvalidArgumentError(`threads must be an integer in [1, 64], got ${threads}`);
+  if (kernels === 'ts') {
+    if (threads > 1) throw new InvalidArgumentError(`${threads} threads need the wasm kernels (the TypeScript kernels run on one thread)`);
+    return source;
+  }
+  const arena = new WasmWeightArena({ threads });
   return {
     description: source.description,
     names: () => source.names(),
@@ -43,6 +53,9 @@ export function placeWeights(source: WeightSource, kernels: Kernels): WeightSour
     info: (name) => source.info(name),
     getF32: (name) => source.getF32(name),
     getMatrix: (name) => arena.place(source.getMatrix(name)),
-    close: () => source.close(),
+    close: () => {
+      arena.close(); // stops the worker threads
+      source.close();
+    },
   };
 }

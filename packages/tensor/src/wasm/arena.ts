@@ -5,18 +5,47 @@
 // own kernel instance, so models larger than 4 GiB (phi-3-mini f32, medium) still fit.
 import { ShapeError } from '../errors.ts';
 import type { WeightMatrix } from '../matrix.ts';
+import { MatvecPool } from '../parallel/pool.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
 import { WasmRegion } from './region.ts';
 
+export interface ArenaOptions {
+  /**
+   * Threads that run each decode matvec (default 1): threads − 1 worker threads share the memories
+   * and take equal slices of the rows (parallel/pool.ts).
+   */
+  readonly threads?: number;
+  /** Cap per WebAssembly.Memory (default and maximum 4 GiB; tests use less to exercise the spill to a second memory). */
+  readonly maxBytesPerMemory?: number;
+}
+
 export class WasmWeightArena {
   private readonly regions: WasmRegion[] = [];
+  private readonly maxBytesPerMemory: number;
+  private readonly pool: MatvecPool | undefined;
 
-  /**
-   * @param maxBytesPerMemory cap per WebAssembly.Memory (default and maximum 4 GiB; tests use less to
-   *   exercise the spill to a second memory)
-   */
-  constructor(private readonly maxBytesPerMemory = MAX_PAGES * PAGE_BYTES) {
+  constructor(options: ArenaOptions = {}) {
     if (!wasmSimdSupported()) throw new ShapeError('WebAssembly SIMD128 with shared memory is not available in this runtime');
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ShapeError(`threads must be an integer in [1, 64], got ${threads}`);
+    this.maxBytesPerMemory = Math.min(options.maxBytesPerMemory ?? MAX_PAGES * PAGE_BYTES, MAX_PAGES * PAGE_BYTES);
+    this.pool = threads > 1 ? new MatvecPool(threads - 1) : undefined;
+  }
+
+  /** Threads each decode matvec runs on. */
+  get threads(): number {
+    return 1 + (this.pool?.helpers ?? 0);
+  }
+
+  /** Matvec slices handed to worker threads so far. */
+  get workerJobs(): number {
+    return this.pool?.jobsStarted ?? 0;
+  }
+
+  /** Stops the worker threads (the placed weights stay readable, single-threaded). */
+  close(): void {
+    this.pool?.close();
+    for (const r of this.regions) r.parallel = undefined;
   }
 
   /** Total bytes reserved over all memories (f16 tables, scratch and weights). */
@@ -48,6 +77,10 @@ export class WasmWeightArena {
     const region = new WasmRegion(Math.floor(this.maxBytesPerMemory / PAGE_BYTES));
     const fresh = region.allocate(bytes);
     if (fresh === undefined) throw new ShapeError(`${what}: ${bytes} bytes do not fit in one WebAssembly memory (${this.maxBytesPerMemory} bytes)`);
+    if (this.pool !== undefined) {
+      this.pool.addMemory(region.memory);
+      region.parallel = { pool: this.pool, index: this.regions.length };
+    }
     this.regions.push(region);
     return fresh;
   }

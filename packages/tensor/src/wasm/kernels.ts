@@ -39,8 +39,13 @@ export function wasmSimdSupported(): boolean {
   return supported;
 }
 
+/** The compiled kernel module (compiled once; worker threads receive it rather than recompiling). */
+export function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(kernelModuleBytes());
+  return compiled;
+}
+
 /** Instantiates the kernels over `memory` (a shared memory of at most MAX_PAGES pages). */
 export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
-  compiled ??= new WebAssembly.Module(kernelModuleBytes());
-  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
+  return new WebAssembly.Instance(kernelModule(), { env: { memory } }).exports as unknown as KernelExports;
 }

@@ -1,7 +1,11 @@
 // The decode-path entry linearInto calls: runs y = W·x in the wasm kernels when W was placed in a
 // WasmWeightArena (so its bytes are in wasm memory), for the formats that have a SIMD kernel.
 import type { WeightMatrix } from '../matrix.ts';
+import type { ParallelKernel } from '../parallel/protocol.ts';
 import { regionOf } from './region.ts';
+
+/** Below this many rows a matvec is too short to be worth a hand-off to worker threads. */
+const PARALLEL_MIN_ROWS = 64;
 
 /** Formats with a SIMD128 matvec. */
 const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0']);
@@ -30,16 +34,35 @@ export function wasmMatvecInto(out: Float32Array, x: Float32Array, w: WeightMatr
   }
   const scratch = region.scratchFor(rows, cols);
   if (scratch === undefined) return false;
-  const k = region.kernels;
   const blocks = cols / 32;
+  const kernel = `${w.format}_matvec` as ParallelKernel;
+  const rowBytes = w.format === 'f32' ? cols * 4 : blocks * (w.format === 'q8_0' ? 34 : 18);
+  /** Kernel arguments for rows [r0, r0 + n). */
+  const argsFor = (r0: number, n: number): number[] => {
+    const wAt = w.data.byteOffset + r0 * rowBytes; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
+    const yAt = scratch.y + 4 * r0;
+    return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, blocks, scratch.xq, scratch.xs, yAt, region.table];
+  };
+  const run = region.kernels[kernel] as (...args: number[]) => void;
+  const parallel = rows >= PARALLEL_MIN_ROWS ? region.parallel : undefined;
   for (let t = 0; t < T; t++) {
     region.f32.set(x.subarray(t * cols, (t + 1) * cols), scratch.x / 4);
-    if (w.format === 'f32') {
-      k.f32_matvec(w.data.byteOffset, scratch.x, scratch.y, rows, cols);
+    if (kernel !== 'f32_matvec') region.kernels.quantize_x_i16(scratch.x, blocks, scratch.xq, scratch.xs);
+    if (parallel === undefined) {
+      run(...argsFor(0, rows));
     } else {
-      k.quantize_x_i16(scratch.x, blocks, scratch.xq, scratch.xs);
-      const matvec = w.format === 'q8_0' ? k.q8_0_matvec : k.q4_0_matvec;
-      matvec(w.data.byteOffset, rows, blocks, scratch.xq, scratch.xs, scratch.y, region.table);
+      // equal slices of whole 4-row groups; the main thread takes the first, workers the rest
+      const { pool, index } = parallel;
+      const slice = Math.ceil(rows / (pool.helpers + 1) / 4) * 4;
+      const started: number[] = [];
+      for (let i = 0; i < pool.helpers; i++) {
+        const r0 = slice * (i + 1);
+        if (r0 >= rows) break;
+        pool.start(i, index, kernel, argsFor(r0, Math.min(slice, rows - r0)));
+        started.push(i);
+      }
+      run(...argsFor(0, Math.min(slice, rows)));
+      for (const i of started) pool.wait(i);
     }
     out.set(region.f32.subarray(scratch.y / 4, scratch.y / 4 + rows), t * rows);
   }

@@ -8,6 +8,7 @@
 // The memory is shared (SharedArrayBuffer-backed), so growing it never detaches the typed-array views
 // that matrices hold, and worker threads can read the same bytes without copies.
 import { f16ToF32 } from '../dtype.ts';
+import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
 
 const TABLE_BYTES = 65536 * 4;
@@ -34,6 +35,8 @@ export class WasmRegion {
   readonly kernels: KernelExports;
   /** Offset of the f16 → f32 table. */
   readonly table = 0;
+  /** Worker threads that share this memory, and its index in their kernel-instance list. */
+  parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
   private top = TABLE_BYTES;
   private scratch: { offset: number; rows: number; cols: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)

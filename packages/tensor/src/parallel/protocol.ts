@@ -1,0 +1,24 @@
+// The hand-off protocol between the main thread and the matvec workers (worker.mjs mirrors these
+// numbers; keep both in sync). Each worker owns a slot of SLOT_INTS i32 in a SharedArrayBuffer:
+//   [SEQ]    job number, bumped by the main thread to start a job (the worker Atomics.waits on it)
+//   [DONE]   last job number finished, stored by the worker (the main thread Atomics.waits on it)
+//   [OP]     what to do: CALL a kernel, ADD_REGION (receive a memory), EXIT
+//   [REGION] which weight memory's kernel instance to call
+//   [FN]     index into KERNEL_NAMES
+//   [ARG0..] up to MAX_ARGS i32 kernel arguments
+export const SLOT_INTS = 16;
+export const SEQ = 0;
+export const DONE = 1;
+export const OP = 2;
+export const REGION = 3;
+export const FN = 4;
+export const ARG0 = 5;
+export const MAX_ARGS = 8;
+
+export const OP_CALL = 1;
+export const OP_ADD_REGION = 2;
+export const OP_EXIT = 3;
+
+/** Kernels a worker may run on a slice of rows, by FN index. */
+export const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec'] as const;
+export type ParallelKernel = (typeof KERNEL_NAMES)[number];

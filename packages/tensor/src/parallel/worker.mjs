@@ -1,0 +1,29 @@
+// A matvec worker thread (plain JavaScript so it runs without a TypeScript loader). It instantiates
+// the kernel module over each shared weight memory it is sent, then loops: wait for a job in its
+// control slot, run one kernel call on its slice of rows, report done. Numbers: protocol.ts.
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+
+const SLOT_INTS = 16, SEQ = 0, DONE = 1, OP = 2, REGION = 3, FN = 4, ARG0 = 5;
+const OP_CALL = 1, OP_ADD_REGION = 2, OP_EXIT = 3;
+const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec'];
+
+const { control, slot, port, module } = workerData;
+const ctrl = new Int32Array(control, slot * SLOT_INTS * 4, SLOT_INTS);
+const kernels = []; // one instance per weight memory, in the order the arena created them
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, SEQ, seen); // returns at once if a job was posted before we got here
+  seen = Atomics.load(ctrl, SEQ);
+  const op = ctrl[OP];
+  if (op === OP_EXIT) break;
+  if (op === OP_ADD_REGION) {
+    const { memory } = receiveMessageOnPort(port).message; // posted before the job was signalled
+    kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports);
+  } else if (op === OP_CALL) {
+    const a = ctrl.subarray(ARG0, ARG0 + 8);
+    kernels[ctrl[REGION]][KERNEL_NAMES[ctrl[FN]]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  }
+  Atomics.store(ctrl, DONE, seen);
+  Atomics.notify(ctrl, DONE);
+}
+port.close();

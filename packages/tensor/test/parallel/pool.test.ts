@@ -1,0 +1,57 @@
+// Two threads (main + one worker sharing the wasm memories) give the same bits as one: each row is
+// computed by the same kernel code whichever thread takes its slice.
+import { afterAll, describe, expect, it } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { denseMatrix, quantizeMatrix } from '../../src/matrix.ts';
+import { linearInto } from '../../src/ops/linear.ts';
+import { WasmWeightArena } from '../../src/wasm/arena.ts';
+import { PROP, randomArray } from '../helpers.ts';
+
+const one = new WasmWeightArena({ maxBytesPerMemory: 32 * 1024 * 1024 });
+const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 32 * 1024 * 1024 });
+afterAll(() => two.close());
+
+describe('WasmWeightArena with 2 threads', () => {
+  test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0' as const), fc.integer({ min: 64, max: 300 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.nat()], { ...PROP, numRuns: 25 })(
+    'splits rows over the worker and equals the single-thread result exactly', (format, rows, blocks, T, seed) => {
+      const cols = 32 * blocks;
+      const dense = denseMatrix(randomArray(rows * cols, seed), rows, cols);
+      const w = format === 'f32' ? dense : quantizeMatrix(dense, format);
+      const x = randomArray(T * cols, seed + 1);
+      const want = new Float32Array(T * rows);
+      const got = new Float32Array(T * rows).fill(NaN);
+      linearInto(want, x, one.place(w), T);
+      const jobs = two.workerJobs;
+      linearInto(got, x, two.place(w), T);
+      expect(got).toEqual(want);
+      expect(two.workerJobs).toBe(jobs + T); // one slice per token went to the worker
+    });
+
+  it('sends a second memory to the worker when the first is full', () => {
+    const small = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 2 * 1024 * 1024 });
+    try {
+      const w = denseMatrix(randomArray(256 * 1024, 7), 512, 512); // 1 MiB: two of them need two memories
+      const x = randomArray(512, 8);
+      const placed = [small.place(w), small.place(w)];
+      expect(small.memoryCount).toBe(2);
+      const want = new Float32Array(512);
+      linearInto(want, x, one.place(w), 1);
+      for (const p of placed) {
+        const got = new Float32Array(512);
+        linearInto(got, x, p, 1);
+        expect(got).toEqual(want);
+      }
+      small.close(); // after close the same weights still work, on the main thread alone
+      const after = new Float32Array(512);
+      linearInto(after, x, placed[1], 1);
+      expect(after).toEqual(want);
+    } finally {
+      small.close();
+    }
+  });
+
+  it('rejects a thread count outside [1, 64]', () => {
+    expect(() => new WasmWeightArena({ threads: 0 })).toThrow(/threads/);
+    expect(() => new WasmWeightArena({ threads: 1.5 })).toThrow(/threads/);
+  });
+});
