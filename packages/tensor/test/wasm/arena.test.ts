@@ -7,7 +7,7 @@ import { randomArray } from '../helpers.ts';
 
 describe('WasmWeightArena', () => {
   it('copies a matrix once into wasm memory and returns a view with the same format, shape and bytes', () => {
-    const arena = new WasmWeightArena(8 * 1024 * 1024);
+    const arena = new WasmWeightArena({ maxBytesPerMemory: 8 * 1024 * 1024 });
     const w = quantizeMatrix(denseMatrix(randomArray(8 * 64, 1), 8, 64), 'q4_0');
     const placed = arena.place(w);
     expect(placed).toMatchObject({ format: 'q4_0', rows: 8, cols: 64 });
@@ -18,7 +18,7 @@ describe('WasmWeightArena', () => {
   });
 
   it('opens a second memory when the first is full, and keeps earlier views valid across growth', () => {
-    const arena = new WasmWeightArena(2 * 1024 * 1024); // 2 MiB per memory: the f16 table takes 256 KiB
+    const arena = new WasmWeightArena({ maxBytesPerMemory: 2 * 1024 * 1024 }); // 2 MiB per memory: the f16 table takes 256 KiB
     const a = denseMatrix(randomArray(256 * 1024, 2), 512, 512); // 1 MiB
     const pa = arena.place(a);
     const pb = arena.place(denseMatrix(randomArray(128 * 1024, 3), 256, 512)); // grows memory 1
@@ -31,7 +31,7 @@ describe('WasmWeightArena', () => {
   });
 
   it('rejects a matrix larger than one memory with a ShapeError', () => {
-    const arena = new WasmWeightArena(1024 * 1024);
+    const arena = new WasmWeightArena({ maxBytesPerMemory: 1024 * 1024 });
     expect(() => arena.place(denseMatrix(new Float32Array(512 * 1024), 1024, 512))).toThrow(ShapeError);
   });
 });

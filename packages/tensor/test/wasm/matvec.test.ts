@@ -10,7 +10,7 @@ import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { WasmRegion } from '../../src/wasm/region.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
-const arena = new WasmWeightArena(64 * 1024 * 1024);
+const arena = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const rows = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 61, max: 67 }));
 
