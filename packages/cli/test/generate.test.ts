@@ -104,6 +104,15 @@ describe('phi3 generate on the embedded default model', () => {
     expect(r.stdout).toBe('\nI will not, sir, I will not be a man.');
   });
 
+  test('--chat wraps the prompt in the chat template (with --system)', async () => {
+    const { loadTokenizer, renderChat } = await import('@phi3/model');
+    const tokenizer = loadTokenizer(SHAKESPEARE);
+    const expected = tokenizer.encode(renderChat(tokenizer, [{ role: 'user', content: 'Who art thou?' }], { system: 'Speak verse.' }));
+    const r = await runCli(['generate', '--chat', '--system', 'Speak verse.', '-p', 'Who art thou?', '-n', '4', '-v']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^prompt: ${expected.length} tokens, seed \\d+$`, 'm'));
+  });
+
   test('an empty prompt generates from BOS alone', async () => {
     const r = await runCli(['generate', '-p', '', '-n', '6']);
     expect(r.code, r.stderr).toBe(0);
