@@ -1,8 +1,9 @@
 /**
  * `phi3 serve`: an OpenAI-compatible HTTP server (llama-server's flags: `-m --host --port
- * --api-key -c/--ctx-size --parallel`). Listens on 127.0.0.1 unless `--host` says otherwise; the
- * listening URL goes to stderr (with `--port 0`, the port the system picked). Ctrl-C / SIGTERM
- * close the server, aborting running generations.
+ * --api-key -c/--ctx-size --parallel`). Listens on 127.0.0.1 unless `--host` says otherwise, and
+ * then answers only requests addressed to a loopback name (see server.ts); the listening URL goes
+ * to stderr (with `--port 0`, the port the system picked). Ctrl-C / SIGTERM close the server,
+ * aborting running generations.
  */
 import type { Server } from 'node:http';
 import { basename } from 'node:path';
@@ -12,7 +13,7 @@ import { stderrStatus } from '../progress.ts';
 import { openModel } from '../load-model.ts';
 import { UsageError } from '../run-main.ts';
 import { Engine } from '../server/engine.ts';
-import { createApiServer, listen } from '../server/server.ts';
+import { createApiServer, isLoopbackAddress, listen } from '../server/server.ts';
 import { unixNow } from '../server/shapes.ts';
 
 interface ServeFlags {
@@ -25,8 +26,6 @@ interface ServeFlags {
   queueSize: number;
   maxBodySize: number;
 }
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function register(program: Command): void {
   const cmd = oneLineErrors(program.command('serve'))
@@ -51,9 +50,10 @@ export function register(program: Command): void {
     const engine = new Engine(opened, { contextLength, parallel: flags.parallel, queueSize: flags.queueSize });
     const modelId = basename(opened.path);
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    const loopback = isLoopbackAddress(flags.host);
     const server = createApiServer(
       { engine, modelId, created: unixNow(), maxBodyBytes: flags.maxBodySize, log: verbose ? log : () => {}, logError: log },
-      flags.apiKey,
+      { apiKey: flags.apiKey, loopbackHostsOnly: loopback },
     );
     let url: string;
     try {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
       throw new UsageError(`cannot listen on ${flags.host}:${flags.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     log(`phi3 serve: listening on ${url} (model ${modelId}, context ${contextLength}, ${flags.parallel} parallel, queue ${flags.queueSize})`);
-    if (!LOOPBACK_HOSTS.has(flags.host) && flags.apiKey === undefined) {
+    if (!loopback && flags.apiKey === undefined) {
       log(`warning: ${flags.host} is reachable from the network and no --api-key is set`);
     }
     await closedBySignal(server);

@@ -49,6 +49,11 @@ export function modelNotFound(model: string, served: string): ApiError {
   return new ApiError(404, `The model '${model}' does not exist; this server serves '${served}'`, 'invalid_request_error', 'model', 'model_not_found');
 }
 
+/** 403: a loopback-only server got a request addressed to another host name (DNS rebinding). */
+export function forbiddenHost(host: string): ApiError {
+  return new ApiError(403, `Host '${host}' is not served: this server listens on loopback and answers only requests addressed to localhost or a loopback IP (start it with --host to serve other names)`, 'invalid_request_error', null, 'forbidden_host');
+}
+
 /** 404: no such route. */
 export function unknownUrl(method: string, path: string): ApiError {
   return new ApiError(404, `Unknown request URL: ${method} ${path}`, 'invalid_request_error', null, 'unknown_url');

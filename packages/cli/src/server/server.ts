@@ -8,20 +8,34 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson } from './body.ts';
-import { invalidApiKey, methodNotAllowed, toApiError, unknownUrl } from './errors.ts';
+import { forbiddenHost, invalidApiKey, methodNotAllowed, toApiError, unknownUrl } from './errors.ts';
 import { MODEL_PREFIX, ROUTES, retrieveModel, type ServerContext } from './openai.ts';
 
 /** Routes anyone may call without the API key (load balancers poll it). */
 const PUBLIC_PATHS = new Set(['/health']);
 
-/**
- * Creates (does not start) the server.
- * @param apiKey when set, every route but /health needs `Authorization: Bearer <apiKey>`
- */
-export function createApiServer(ctx: ServerContext, apiKey: string | undefined): Server {
-  const checkKey = apiKey === undefined ? null : keyChecker(apiKey);
+/** Who may talk to the server. */
+export interface AccessOptions {
+  /** When set, every route but /health needs `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /**
+   * Answer only requests whose Host header names a loopback host. A server on 127.0.0.1 is
+   * otherwise reachable from any web page the user opens, through DNS rebinding (the page's own
+   * domain re-resolving to 127.0.0.1), as ollama learned (CVE-2024-28224).
+   */
+  readonly loopbackHostsOnly: boolean;
+}
+
+interface AccessChecks {
+  readonly key: ((req: IncomingMessage) => boolean) | null;
+  readonly loopbackHostsOnly: boolean;
+}
+
+/** Creates (does not start) the server. */
+export function createApiServer(ctx: ServerContext, access: AccessOptions): Server {
+  const checks: AccessChecks = { key: access.apiKey === undefined ? null : keyChecker(access.apiKey), loopbackHostsOnly: access.loopbackHostsOnly };
   return createServer((req, res) => {
-    handle(req, res, ctx, checkKey).catch((err: unknown) => {
+    handle(req, res, ctx, checks).catch((err: unknown) => {
       // handle() answers every error itself; reaching this means answering failed too.
       ctx.logError(`internal error while answering ${req.method} ${req.url}: ${(err as Error).message}`);
       res.destroy();
@@ -29,7 +43,7 @@ export function createApiServer(ctx: ServerContext, apiKey: string | undefined):
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, checkKey: ((req: IncomingMessage) => boolean) | null): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, checks: AccessChecks): Promise<void> {
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(); // the client went away before the response was complete
@@ -37,7 +51,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerCont
   const method = req.method ?? 'GET';
   const path = pathOf(req.url);
   try {
-    if (checkKey && !PUBLIC_PATHS.has(path) && !checkKey(req)) throw invalidApiKey();
+    const host = req.headers.host;
+    if (checks.loopbackHostsOnly && host !== undefined && !isLoopbackAddress(hostnameOf(host))) throw forbiddenHost(host);
+    if (checks.key && !PUBLIC_PATHS.has(path) && !checks.key(req)) throw invalidApiKey();
     if (path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
       if (method !== 'GET') throw methodNotAllowed(method, path);
       retrieveModel(decodePathPart(path.slice(MODEL_PREFIX.length)), res, ctx);
@@ -68,6 +84,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: ServerCont
 function pathOf(url: string | undefined): string {
   const path = (url ?? '/').split('?')[0].replace(/\/+$/, '');
   return path === '' ? '/' : path;
+}
+
+/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1 (with or without brackets). */
+export function isLoopbackAddress(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** The host name of a Host header (`127.0.0.1:8080` → `127.0.0.1`, `[::1]:80` → `[::1]`); '' if malformed. */
+function hostnameOf(hostHeader: string): string {
+  try {
+    return new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return '';
+  }
 }
 
 /** Percent-decodes a path segment; a malformed escape is kept as written (and matches no model). */

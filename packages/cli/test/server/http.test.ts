@@ -25,10 +25,10 @@ interface RawResponse {
 }
 
 /** One request; `chunked` sends the body without Content-Length. */
-function send(method: string, path: string, body?: string | Buffer, options: { chunked?: boolean } = {}): Promise<RawResponse> {
+function send(method: string, path: string, body?: string | Buffer, options: { chunked?: boolean; host?: string } = {}): Promise<RawResponse> {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(options.host ? { Host: options.host } : {}) };
     if (body !== undefined && !options.chunked) headers['Content-Length'] = String(Buffer.byteLength(body));
     const req = request({ hostname, port, method, path, headers }, (res) => {
       let text = '';
@@ -85,6 +85,15 @@ describe('malformed requests get JSON errors', () => {
       socket.on('error', () => resolve());
     });
     expect((await send('GET', '/health')).status).toBe(200);
+  });
+  test('403 for requests addressed to a non-loopback host name (DNS rebinding); loopback names are served', async () => {
+    const { port } = new URL(server.url);
+    for (const host of ['evil.example', `attacker.test:${port}`, '10.0.0.1', '127.0.0.1.nip.io']) {
+      expectError(await send('GET', '/health', undefined, { host }), 403, 'forbidden_host');
+    }
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, '127.1.2.3', `[::1]:${port}`, 'app.localhost']) {
+      expect((await send('GET', '/health', undefined, { host })).status).toBe(200);
+    }
   });
   test('garbage that is not HTTP gets a 400 from node:http and the server keeps serving', async () => {
     const { hostname, port } = new URL(server.url);
