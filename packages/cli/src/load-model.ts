@@ -7,12 +7,13 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   ConfigError, InferenceSession, buildModel, collectEosIds, isGgufFile, loadTokenizer, openGgufCheckpoint,
-  openSafetensorsFolder, quantizeWeights, readModelConfig, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
+  openSafetensorsFolder, placeWeights, quantizeWeights, readModelConfig, resolveKernels, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
   type Tokenizer, type WeightSource,
 } from '@phi3/model';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_USES_CHAT_TEMPLATE } from './default-model.ts';
 import { UsageError } from './run-main.ts';
 import { createProgressBar, type ProgressBar, type StatusOutput } from './progress.ts';
+import type { WeightPlacementFlags } from './options.ts';
 
 /** A model ready to generate with. */
 export interface OpenedModel {
@@ -28,15 +29,21 @@ export interface OpenedModel {
   createSession(): InferenceSession;
 }
 
+/** f32 weights multiplied by the TypeScript reference kernels on one thread. */
+const REFERENCE_PLACEMENT: WeightPlacementFlags = { dtype: 'f32', kernels: 'ts', threads: 1 };
+
 /**
  * Opens `path` (default: the embedded Shakespeare model) and its tokenizer, drawing a progress bar
  * on stderr while the weights are read.
+ * @param placement `--dtype`, `--kernels`, `-t` (default: f32 weights, reference kernels, one thread)
  */
-export function openModel(path: string | undefined, status: StatusOutput, dtype = 'f32'): OpenedModel {
+export function openModel(path: string | undefined, status: StatusOutput, placement: WeightPlacementFlags = REFERENCE_PLACEMENT): OpenedModel {
   const dir = path ?? DEFAULT_MODEL_DIR;
+  resolveKernels(placement.kernels); // a bad choice fails before loading
   const started = performance.now();
   const bar = createProgressBar(status, `loading ${basename(dir)}`);
-  const model = loadWithProgress(dir, bar, dtype);
+  const { config, weights } = openCheckpoint(dir);
+  const model = buildPlacedModel(config, reportingReads(weights, bar), placement);
   const tokenizer = loadTokenizer(dir);
   const seconds = (performance.now() - started) / 1000;
   bar.done(`loaded ${basename(dir)} (${model.config.kind}, ${model.config.nLayers} layers, ${formatCount(countParameters(model.weights))} parameters) in ${seconds.toFixed(2)} s`);
@@ -49,6 +56,15 @@ export function openModel(path: string | undefined, status: StatusOutput, dtype 
     chatByDefault: isDefaultModel(dir) ? DEFAULT_MODEL_USES_CHAT_TEMPLATE : tokenizer.chatTemplate !== undefined,
     createSession: () => new InferenceSession(model),
   };
+}
+
+/**
+ * Wires a model whose matrices are quantized to `--dtype` and placed where `--kernels` reads them
+ * (wasm memory or ordinary arrays), with `-t` threads per decode matvec.
+ */
+export function buildPlacedModel(config: ModelConfig, weights: WeightSource, placement: WeightPlacementFlags): Model {
+  const kernels = resolveKernels(placement.kernels);
+  return buildModel(config, placeWeights(quantizeWeights(weights, placement.dtype), kernels, { threads: placement.threads }));
 }
 
 /** True for the embedded default model, whether reached by default or by `-m` with any spelling of its path. */
@@ -80,14 +96,6 @@ export function openCheckpoint(path: string): Checkpoint {
   return { format: 'safetensors', config, weights: openSafetensorsFolder(path) };
 }
 
-/**
- * Builds the model through a WeightSource that reports each tensor read (the progress bar), with its
- * matrices quantized to `dtype` in memory unless it is 'f32'.
- */
-function loadWithProgress(path: string, bar: ProgressBar, dtype: string): Model {
-  const { config, weights } = openCheckpoint(path);
-  return buildModel(config, quantizeWeights(reportingReads(weights, bar), dtype));
-}
 
 /** Wraps a WeightSource so every tensor read advances `bar` (reads / tensors in the checkpoint). */
 function reportingReads(source: WeightSource, bar: ProgressBar): WeightSource {

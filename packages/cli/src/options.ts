@@ -69,6 +69,23 @@ export function addKernelsOption(cmd: Command): Command {
   );
 }
 
+/** `-t, --threads N` (llama-cli / llama-bench): threads per decode matvec; > 1 needs the wasm kernels. */
+export function addThreadsOption(cmd: Command): Command {
+  return cmd.addOption(new Option('-t, --threads <n>', 'threads per decode matvec (wasm kernels)').argParser(parsePositiveInteger).default(1));
+}
+
+/** `--dtype`, `--kernels` and `-t`: how the weights are stored and multiplied. */
+export function addWeightPlacementOptions(cmd: Command): Command {
+  return addThreadsOption(addKernelsOption(addDtypeOption(cmd)));
+}
+
+/** Values of `addWeightPlacementOptions`. */
+export interface WeightPlacementFlags {
+  dtype: string;
+  kernels: string;
+  threads: number;
+}
+
 /** `-n/--max-tokens` with llama.cpp and HF aliases. */
 export function addMaxTokensOption(cmd: Command, fallback: number): Command {
   return cmd

@@ -34,6 +34,7 @@ describe('phi3 generate: usage errors exit 2 with one line', () => {
     ['non-numeric temperature', ['--temp', 'hot'], /not a number/],
     ['fractional top-k', ['--top-k', '2.5'], /not an integer/],
     ['unknown weight dtype', ['--dtype', 'q3_k'], /argument 'q3_k' is invalid/],
+    ['threads with the TypeScript kernels', ['-t', '2', '--kernels', 'ts'], /2 threads need the wasm kernels/],
     ['--system on a raw-prompt model', ['--system', 'be brief'], /--system needs the chat template/],
     ['-p together with -f', ['-f', '/etc/hostname'], /cannot be used with/],
     ['unreadable prompt file', ['-f', '/nonexistent/prompt.txt'], /cannot read prompt file/],
@@ -88,6 +89,17 @@ describe('phi3 generate on the embedded default model', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(tokenizer.decode(greedy.expected_ids));
     expect(r.stderr).toBe(''); // stderr is not a TTY and no -v: quiet
+  });
+
+  test('the reference TypeScript kernels and two wasm threads give the same greedy text', async () => {
+    const { loadTokenizer } = await import('@phi3/model');
+    const expected = loadTokenizer(SHAKESPEARE).decode(greedy.expected_ids);
+    const n = String(greedy.expected_ids.length);
+    for (const flags of [['--kernels', 'ts'], ['--kernels', 'wasm', '-t', '2']]) {
+      const r = await runCli(['generate', '-p', 'ROMEO:', '-n', n, ...flags]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(expected);
+    }
   });
 
   test('stdin prompt, --stop, and -v statistics on stderr', async () => {

@@ -11,25 +11,22 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { createRng } from '@phi3/tensor';
 import {
-  ContextLengthError, InferenceSession, buildModel, placeWeights, quantizeWeights, resolveKernels, type Model, type WeightSource,
+  ContextLengthError, InferenceSession, type Model, type WeightSource,
 } from '@phi3/model';
-import { addDtypeOption, addKernelsOption, isVerbose, oneLineErrors, parsePositiveInteger } from '../options.ts';
+import { addWeightPlacementOptions, isVerbose, oneLineErrors, parsePositiveInteger, type WeightPlacementFlags } from '../options.ts';
 import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
-import { formatCount, openCheckpoint, countParameters } from '../load-model.ts';
+import { buildPlacedModel, countParameters, formatCount, openCheckpoint } from '../load-model.ts';
 import { DEFAULT_MODEL_DIR } from '../default-model.ts';
 import { UsageError } from '../run-main.ts';
 import { tensorShapes, randomPresetConfig, randomWeightSource, RANDOM_PRESETS } from '../random-weights.ts';
 
-interface BenchFlags {
+interface BenchFlags extends WeightPlacementFlags {
   model?: string;
   random?: string;
-  dtype: string;
-  kernels: string;
   layers?: number;
   p: number;
   n: number;
   r: number;
-  t: number;
   o: 'md' | 'json';
 }
 
@@ -52,16 +49,15 @@ export function register(program: Command): void {
     .addOption(new Option('-p <n>', 'prompt tokens (pp test)').argParser(parsePositiveInteger).default(512))
     .addOption(new Option('-n <n>', 'generated tokens (tg test)').argParser(parsePositiveInteger).default(128))
     .addOption(new Option('-r <n>', 'repetitions').argParser(parsePositiveInteger).default(5))
-    .addOption(new Option('-t <n>', 'threads').argParser(parsePositiveInteger).default(1))
     .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'));
-  addKernelsOption(addDtypeOption(cmd)).action((flags: BenchFlags, self: Command) => {
+  addWeightPlacementOptions(cmd).action((flags: BenchFlags, self: Command) => {
       if (flags.layers !== undefined && flags.random === undefined) throw new UsageError('--layers only applies to --random models');
       const status = stderrStatus(isVerbose(self));
       const { model, name, loadSeconds } = loadBenchModel(flags, status);
       const { prefill, decode } = runBench(model, flags, status);
       const result: BenchResult = {
         model: name,
-        threads: flags.t,
+        threads: flags.threads,
         prefill_tok_s: median(prefill),
         decode_tok_s: median(decode),
         load_s: loadSeconds,
@@ -87,7 +83,7 @@ function loadBenchModel(flags: BenchFlags, status: StatusOutput): { model: Model
     name = `${basename(path)}${flags.dtype === 'f32' ? '' : ` ${flags.dtype}`}`;
   }
   statusLine(status, `building ${name} (${formatCount(countParameters(weights))} parameters)…`);
-  const model = buildModel(config, placeWeights(quantizeWeights(weights, flags.dtype), resolveKernels(flags.kernels), { threads: flags.t }));
+  const model = buildPlacedModel(config, weights, flags);
   const loadSeconds = (performance.now() - started) / 1000;
   statusLine(status, `loaded in ${loadSeconds.toFixed(2)} s`);
   return { model, name, loadSeconds };

@@ -20,15 +20,14 @@ import {
   type SamplingOptions,
 } from '@phi3/model';
 import {
-  addDtypeOption, addMaxTokensOption, addModelOption, addPromptFormatOptions, addSamplingOptions, isVerbose, maxTokensFromFlags,
-  oneLineErrors, samplingFromFlags, type SamplingFlags,
+  addMaxTokensOption, addWeightPlacementOptions, addModelOption, addPromptFormatOptions, addSamplingOptions, isVerbose, maxTokensFromFlags,
+  oneLineErrors, samplingFromFlags, type SamplingFlags, type WeightPlacementFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
 import { openModel, stopNote, usesChatTemplate, type OpenedModel, type PromptFormatFlags } from '../load-model.ts';
 
-interface ChatFlags extends SamplingFlags, PromptFormatFlags {
+interface ChatFlags extends SamplingFlags, PromptFormatFlags, WeightPlacementFlags {
   model?: string;
-  dtype: string;
 }
 
 export function register(program: Command): void {
@@ -38,13 +37,13 @@ export function register(program: Command): void {
   addMaxTokensOption(cmd, 256);
   addSamplingOptions(cmd);
   addPromptFormatOptions(cmd);
-  addDtypeOption(cmd);
+  addWeightPlacementOptions(cmd);
   cmd.action(async (flags: ChatFlags, self: Command) => {
     const sampling = samplingFromFlags(flags);
     validateSamplingOptions(sampling);
     const maxNewTokens = maxTokensFromFlags(self, flags);
     const status = stderrStatus(isVerbose(self));
-    const opened = openModel(flags.model, status, flags.dtype);
+    const opened = openModel(flags.model, status, flags);
     const chat = new Conversation(opened, usesChatTemplate(opened, flags), flags.system);
     statusLine(status, `${chat.templated ? 'chat template' : 'raw text'} mode; /clear forgets the conversation, /bye exits, Ctrl-C stops a reply`);
 

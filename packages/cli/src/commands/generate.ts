@@ -7,15 +7,14 @@
 import { Command } from 'commander';
 import { generate, validateSamplingOptions } from '@phi3/model';
 import {
-  addDtypeOption, addMaxTokensOption, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
-  isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags,
+  addMaxTokensOption, addWeightPlacementOptions, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
+  isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags, type WeightPlacementFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
 import { encodePrompt, openModel, stopNote, type PromptFormatFlags } from '../load-model.ts';
 
-interface GenerateFlags extends SamplingFlags, PromptFormatFlags {
+interface GenerateFlags extends SamplingFlags, PromptFormatFlags, WeightPlacementFlags {
   model?: string;
-  dtype: string;
   prompt?: string;
   file?: string;
 }
@@ -28,7 +27,7 @@ export function register(program: Command): void {
   addMaxTokensOption(cmd, 128);
   addSamplingOptions(cmd);
   addPromptFormatOptions(cmd);
-  addDtypeOption(cmd);
+  addWeightPlacementOptions(cmd);
   cmd.action(async (flags: GenerateFlags, self: Command) => {
     const sampling = samplingFromFlags(flags);
     validateSamplingOptions(sampling); // bad values → exit 2 before any loading
@@ -37,7 +36,7 @@ export function register(program: Command): void {
     const status = stderrStatus(verbose);
     const prompt = await readPrompt(flags);
 
-    const loaded = openModel(flags.model, status, flags.dtype);
+    const loaded = openModel(flags.model, status, flags);
     const promptIds = encodePrompt(loaded, prompt, flags);
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
 
