@@ -138,7 +138,13 @@ export async function* generate(
     if (stats.stopReason === null) {
       yield { token, text: step.text, stats: { ...stats } };
     } else {
-      const tail = stats.stopReason === 'stop' ? '' : stopFilter.push(text.flush()).text + stopFilter.flush();
+      let tail = '';
+      if (stats.stopReason !== 'stop') {
+        // The detokenizer's held-back text can still complete a stop string.
+        const end = stopFilter.push(text.flush());
+        tail = end.stopped ? end.text : end.text + stopFilter.flush();
+        if (end.stopped) stats.stopReason = 'stop';
+      }
       yield { token, text: step.text + tail, stats: { ...stats } };
       return;
     }

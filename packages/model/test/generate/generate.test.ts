@@ -71,9 +71,12 @@ describe('generate', () => {
     expect(steps.at(-1)!.stats.stopReason).toBe('stop');
   });
 
-  test('text held back by the detokenizer is flushed at the end', async () => {
+  test('text held back by the detokenizer is flushed at the end, and can still complete a stop string', async () => {
     const steps = await collect(scriptedSession(() => 7), { ...base, maxNewTokens: 2 });
     expect(textOf(steps)).toBe('~~');
+    const stopped = await collect(scriptedSession(() => 7), { ...base, maxNewTokens: 2, stop: ['~~'] });
+    expect(textOf(stopped)).toBe('');
+    expect(stopped.at(-1)!.stats.stopReason).toBe('stop');
   });
 
   test('history counts toward the context and the repetition window; only the prompt is fed', async () => {
