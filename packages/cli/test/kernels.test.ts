@@ -14,12 +14,17 @@ const phi3 = (...args: string[]) =>
 const tmp = mkdtempSync(join(tmpdir(), 'phi3-kernels-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Logits of each decode step (one token per feed, the path the wasm matvecs run) and greedy picks. */
+/**
+ * Logits of each decode step (one token per feed: the wasm matvecs), then of the last token of the
+ * same tokens fed at once from an empty cache (prefill: the wasm matmul tile).
+ */
 function decodeLogits(path: string, kernels: Kernels, tokens: number[]): Float32Array[] {
   const model = loadModel(path, { kernels });
   try {
     const session = new InferenceSession(model);
-    return tokens.map((t) => session.feed([t]).slice());
+    const steps = tokens.map((t) => session.feed([t]).slice());
+    session.reset();
+    return [...steps, session.feed(tokens).slice()];
   } finally {
     model.close();
   }
@@ -34,13 +39,14 @@ describe('--kernels wasm', () => {
     expect(report.generate.every((g: { match: boolean }) => g.match)).toBe(true);
   });
 
-  it.each(['q8_0', 'q4_0'] as const)('decodes a %s GGUF like the TypeScript kernels', (quant) => {
+  it.each(['q8_0', 'q4_0'] as const)('decodes and prefills a %s GGUF like the TypeScript kernels', (quant) => {
     const gguf = join(tmp, `mini-${quant}.gguf`);
     convertToGguf(join(ROOT, 'fixtures/phi3-mini-tiny'), gguf, { outType: quant });
     const tokens = [1, 238, 194, 223, 125, 302, 479, 113];
     const ts = decodeLogits(gguf, 'ts', tokens);
     const wasm = decodeLogits(gguf, 'wasm', tokens);
-    for (let i = 0; i < tokens.length; i++) {
+    expect(ts).toHaveLength(tokens.length + 1);
+    for (let i = 0; i < ts.length; i++) {
       let maxAbs = 0;
       let diff = 0;
       for (let v = 0; v < ts[i].length; v++) {

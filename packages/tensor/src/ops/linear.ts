@@ -5,7 +5,7 @@ import { dequantizeMatrix, quantizedRowBytes, type QuantizedMatrix, type WeightM
 import { blockFormat } from '../quant/registry.ts';
 import { assertDim, assertLength, assertMinLength } from '../shape.ts';
 import { abtInto, matvecRefInto } from './matmul.ts';
-import { wasmMatvecInto } from '../wasm/matvec.ts';
+import { wasmLinearInto } from '../wasm/matvec.ts';
 
 // From this many token rows on, decoding a few weight rows to f32 once and reusing them for every
 // token (the register-tiled kernel) beats per-token block dots.
@@ -28,7 +28,7 @@ function assertLinear(out: Float32Array, x: Float32Array, w: WeightMatrix, T: nu
  * kernel. Quantized weights are never expanded: decoding (T < 4) dots each row's blocks with x
  * (`BlockFormat.matvecInto`/`dotRow`, one scale multiply per block); prefill (T >= 4) decodes 16 rows
  * at a time into a small f32 panel and reuses it for all T tokens. Weights placed in wasm memory by a
- * WasmWeightArena decode (T < 4) with the SIMD128 kernels of ../wasm/ instead (f32, q8_0, q4_0).
+ * WasmWeightArena run the SIMD128 kernels of ../wasm/ instead (f32 decode; q8_0/q4_0 decode and prefill).
  * Buffers may be longer than needed (preallocated scratch); only the first T rows are read/written.
  * @param out  [T, rows] f32 (written; must not overlap x)
  * @param x    [T, cols] f32
@@ -39,8 +39,8 @@ function assertLinear(out: Float32Array, x: Float32Array, w: WeightMatrix, T: nu
 export function linearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number, bias?: Float32Array): void {
   assertLinear(out, x, w, T, bias, 'linearInto');
   const { rows, cols } = w;
-  if (T < PANEL_MIN_T && wasmMatvecInto(out, x, w, T)) {
-    // weights placed in wasm memory (WasmWeightArena): the SIMD128 decode kernels ran
+  if (wasmLinearInto(out, x, w, T)) {
+    // weights placed in wasm memory (WasmWeightArena): the SIMD128 kernels ran
   } else if (w.format === 'f32') abtInto(out, x, w.data, T, rows, cols);
   else if (T < PANEL_MIN_T) quantizedDecodeInto(out, x, w, T);
   else quantizedPanelsInto(out, x, w, T);

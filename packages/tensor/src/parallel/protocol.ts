@@ -13,12 +13,12 @@ export const OP = 2;
 export const REGION = 3;
 export const FN = 4;
 export const ARG0 = 5;
-export const MAX_ARGS = 8;
+export const MAX_ARGS = 10;
 
 export const OP_CALL = 1;
 export const OP_ADD_REGION = 2;
 export const OP_EXIT = 3;
 
 /** Kernels a worker may run on a slice of rows, by FN index. */
-export const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec'] as const;
+export const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec', 'q8_0_matmul', 'q4_0_matmul'] as const;
 export type ParallelKernel = (typeof KERNEL_NAMES)[number];

@@ -5,7 +5,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 const SLOT_INTS = 16, SEQ = 0, DONE = 1, OP = 2, REGION = 3, FN = 4, ARG0 = 5;
 const OP_CALL = 1, OP_ADD_REGION = 2, OP_EXIT = 3;
-const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec'];
+const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec', 'q8_0_matmul', 'q4_0_matmul'];
 
 const { control, slot, port, module } = workerData;
 const ctrl = new Int32Array(control, slot * SLOT_INTS * 4, SLOT_INTS);
@@ -20,8 +20,8 @@ for (;;) {
     const { memory } = receiveMessageOnPort(port).message; // posted before the job was signalled
     kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports);
   } else if (op === OP_CALL) {
-    const a = ctrl.subarray(ARG0, ARG0 + 8);
-    kernels[ctrl[REGION]][KERNEL_NAMES[ctrl[FN]]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    const a = ctrl.subarray(ARG0, ARG0 + 10);
+    kernels[ctrl[REGION]][KERNEL_NAMES[ctrl[FN]]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
   }
   Atomics.store(ctrl, DONE, seen);
   Atomics.notify(ctrl, DONE);

@@ -2,6 +2,7 @@
 // process), instantiated once per weight memory. Also the feature test for SIMD + shared memory.
 import { buildModule } from './module.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
+import { q4_0Matmul, q8_0Matmul } from './kernels/quant-matmul.ts';
 import { q4_0Matvec, q8_0Matvec } from './kernels/quant-matvec.ts';
 import { quantizeXI16 } from './kernels/quantize-x.ts';
 
@@ -16,9 +17,11 @@ export interface KernelExports {
   quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
   q8_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
   q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
+  q8_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number, tokens: number, yStride: number): void;
+  q4_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number, tokens: number, yStride: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec];
+const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec, q8_0Matmul, q4_0Matmul];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

@@ -14,12 +14,12 @@ import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts
 const TABLE_BYTES = 65536 * 4;
 const ALIGN = 64;
 
-/** Byte offsets of the activation scratch for one matvec of [rows, cols]. */
+/** Byte offsets of the activation scratch for T token rows through a [rows, cols] matrix. */
 export interface Scratch {
-  readonly x: number; // [cols] f32
-  readonly xq: number; // [cols] i16 activation codes
-  readonly xs: number; // [cols / 32] f32 activation block scales
-  readonly y: number; // [rows] f32
+  readonly x: number; // [T, cols] f32
+  readonly xq: number; // [T, cols] i16 activation codes
+  readonly xs: number; // [T, cols / 32] f32 activation block scales
+  readonly y: number; // [T, rows] f32
 }
 
 /** Buffers of all regions, so a matrix's region is found from its data's buffer. */
@@ -38,7 +38,7 @@ export class WasmRegion {
   /** Worker threads that share this memory, and its index in their kernel-instance list. */
   parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
   private top = TABLE_BYTES;
-  private scratch: { offset: number; rows: number; cols: number } | undefined;
+  private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
 
@@ -78,23 +78,24 @@ export class WasmRegion {
   }
 
   /**
-   * Scratch big enough for a [rows, cols] matvec, reused across calls; a larger request allocates a
-   * new area (the old one is a few KiB left behind). Null if the memory is full.
+   * Scratch big enough for `tokens` token rows through a [rows, cols] matrix, reused across calls; a
+   * larger request allocates a new area (the old one is left behind). Undefined if the memory is full.
    */
-  scratchFor(rows: number, cols: number): Scratch | undefined {
+  scratchFor(rows: number, cols: number, tokens = 1): Scratch | undefined {
     let s = this.scratch;
-    if (s === undefined || s.rows < rows || s.cols < cols) {
+    if (s === undefined || s.rows < rows || s.cols < cols || s.tokens < tokens) {
       const r = Math.max(rows, s?.rows ?? 0);
       const c = Math.ceil(Math.max(cols, s?.cols ?? 0) / 32) * 32;
-      const area = this.allocate(c * 4 + c * 2 + (c / 32) * 4 + r * 4 + 3 * ALIGN);
+      const t = Math.max(tokens, s?.tokens ?? 0);
+      const area = this.allocate(t * (c * 4 + c * 2 + (c / 32) * 4 + r * 4) + 3 * ALIGN);
       if (area === undefined) return undefined;
-      s = this.scratch = { offset: area.byteOffset, rows: r, cols: c };
+      s = this.scratch = { offset: area.byteOffset, rows: r, cols: c, tokens: t };
     }
     const at = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
     const x = s.offset;
-    const xq = at(x + s.cols * 4);
-    const xs = at(xq + s.cols * 2);
-    const y = at(xs + (s.cols / 32) * 4);
+    const xq = at(x + s.tokens * s.cols * 4);
+    const xs = at(xq + s.tokens * s.cols * 2);
+    const y = at(xs + s.tokens * (s.cols / 32) * 4);
     return { x, xq, xs, y };
   }
 

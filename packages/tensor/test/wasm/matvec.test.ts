@@ -5,7 +5,7 @@ import { fc, test } from '@fast-check/vitest';
 import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
-import { isWasmResident, wasmMatvecInto } from '../../src/wasm/matvec.ts';
+import { isWasmResident, wasmLinearInto } from '../../src/wasm/matvec.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { WasmRegion } from '../../src/wasm/region.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
@@ -36,7 +36,7 @@ describe('f32_matvec', () => {
       const w = makeMatrix('f32', r, cols, s);
       const x = randomArray(T * cols, s + 1);
       const got = new Float32Array(T * r).fill(NaN);
-      expect(wasmMatvecInto(got, x, arena.place(w), T)).toBe(true);
+      expect(wasmLinearInto(got, x, arena.place(w), T)).toBe(true);
       for (let t = 0; t < T; t++) {
         for (let i = 0; i < r; i++) {
           const { sum, abs } = dot64(w.data as Float32Array, x.subarray(t * cols), i, cols);
@@ -82,7 +82,7 @@ describe.each(['q8_0', 'q4_0'] as const)('%s_matvec', (format) => {
       const dense = dequantizeMatrix(w);
       const x = randomArray(T * cols, s + 1);
       const got = new Float32Array(T * r).fill(NaN);
-      expect(wasmMatvecInto(got, x, arena.place(w), T)).toBe(true);
+      expect(wasmLinearInto(got, x, arena.place(w), T)).toBe(true);
       for (let t = 0; t < T; t++) {
         const xt = x.subarray(t * cols, (t + 1) * cols);
         const { codes, scales } = quantizeActivationsRef(xt);
@@ -103,7 +103,7 @@ describe.each(['q8_0', 'q4_0'] as const)('%s_matvec', (format) => {
 
 describe('linearInto with placed weights', () => {
   test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0' as const), fc.integer({ min: 1, max: 6 }), rows, seed], { ...PROP, numRuns: 30 })(
-    'uses wasm for T < 4 and the TS panels from T = 4, both close to linearRefInto', (format, T, r, s) => {
+    'runs wasm (f32 prefill: the TS kernel) close to linearRefInto, with bias', (format, T, r, s) => {
       const cols = 64;
       const w = makeMatrix(format, r, cols, s);
       const placed = arena.place(w);
@@ -116,7 +116,7 @@ describe('linearInto with placed weights', () => {
       linearInto(got, x, placed, T, bias);
       linearRefInto(want, x, w, T, bias);
       for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThan(2e-3);
-      if (T >= 4) { // prefill goes through the TS kernels (reading the wasm memory): same bits as unplaced
+      if (T >= 4 && format === 'f32') { // f32 prefill goes through the TS kernel (reading wasm memory): same bits as unplaced
         const ts = new Float32Array(T * r);
         linearInto(ts, x, w, T, bias);
         expect(got).toEqual(ts);
@@ -125,6 +125,21 @@ describe('linearInto with placed weights', () => {
 
   it('leaves ordinary JS matrices to the TypeScript kernels', () => {
     const w = makeMatrix('q8_0', 4, 32, 1);
-    expect(wasmMatvecInto(new Float32Array(4), randomArray(32, 2), w, 1)).toBe(false);
+    expect(wasmLinearInto(new Float32Array(4), randomArray(32, 2), w, 1)).toBe(false);
   });
+});
+
+describe.each(['q8_0', 'q4_0'] as const)('%s_matmul (prefill tile)', (format) => {
+  test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), seed], { ...PROP, numRuns: 30 })(
+    'gives exactly the per-token matvec results for every T (token groups of 4, tails, 64-token chunks, 16-row chunks)',
+    (T, r, blocks, s) => {
+      const cols = 32 * blocks;
+      const placed = arena.place(makeMatrix(format, r, cols, s));
+      const x = randomArray(T * cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmLinearInto(got, x, placed, T)).toBe(true);
+      const want = new Float32Array(T * r);
+      for (let t = 0; t < T; t++) wasmLinearInto(want.subarray(t * r), x.subarray(t * cols, (t + 1) * cols), placed, 1);
+      expect(got).toEqual(want); // same integer dots, scales and f32 accumulation order per (token, row)
+    });
 });

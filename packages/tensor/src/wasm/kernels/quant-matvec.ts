@@ -4,61 +4,8 @@
 // i16 against the int16 activation codes of quantize-x.ts); the f32 scales multiply once per block.
 // Four rows per pass share each load of the activation codes; a one-row pass takes the rest.
 import type { FunctionSource } from '../assembler.ts';
+import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
 import { f16ToF32, horizontalSum } from './snippets.ts';
-
-/** How one block's 32 weight codes become four i16x8 vectors (elements 0–7, 8–15, 16–23, 24–31). */
-interface CodeLayout {
-  readonly name: 'q8_0' | 'q4_0';
-  readonly blockBytes: number;
-  /** Pushes the i32x4 partial sums Σ q_w · q_x for the block at pointer local `p` (x codes in $xv0..3). */
-  readonly blockDot: (p: string) => string;
-}
-
-const dot = (codes: string, xv: string): string => `${codes}
-      local.get ${xv}
-      i32x4.dot_i16x8_s`;
-
-/** ggml `block_q8_0`: f16 d, then 32 int8 codes; `v128.load8x8_s` widens 8 codes to i16 in the load. */
-const Q8_0_LAYOUT: CodeLayout = {
-  name: 'q8_0',
-  blockBytes: 34,
-  blockDot: (p) => [0, 1, 2, 3].map((k) => dot(`
-      local.get ${p}
-      v128.load8x8_s offset=${2 + 8 * k}`, `$xv${k}`) + (k > 0 ? '\n      i32x4.add' : '')).join(''),
-};
-
-/**
- * ggml `block_q4_0`: f16 d, then 16 bytes; byte j holds element j (low nibble) and j + 16 (high
- * nibble), each stored as q + 8. Masking/shifting gives the two nibble halves, minus 8 gives int8.
- */
-const Q4_0_LAYOUT: CodeLayout = {
-  name: 'q4_0',
-  blockBytes: 18,
-  blockDot: (p) => `
-      local.get ${p}
-      v128.load offset=2
-      local.tee $packed
-      local.get $lowNibble
-      v128.and
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 0–15 as int8
-      i16x8.extend_low_i8x16_s${dot('', '$xv0')}
-      local.get $half
-      i16x8.extend_high_i8x16_s${dot('', '$xv1')}
-      i32x4.add
-      local.get $packed
-      i32.const 4
-      i8x16.shr_u
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 16–31 as int8
-      i16x8.extend_low_i8x16_s${dot('', '$xv2')}
-      i32x4.add
-      local.get $half
-      i16x8.extend_high_i8x16_s${dot('', '$xv3')}
-      i32x4.add`,
-};
 
 /** Body of one pass over all blocks of R rows starting at $p0..$p{R-1}; stores y[0..R) at $y. */
 function rowsPass(R: number, layout: CodeLayout): string {
