@@ -26,9 +26,9 @@ describe('phi3 bench', () => {
   test('-o md prints a llama-bench table with pp and tg rows', async () => {
     const r = await runCli(['bench', '-p', '8', '-n', '2', '-r', '1', '--dtype', 'q8_0']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^\| model \| params \| variant \| threads \| test \| t\/s \|$/m);
-    expect(r.stdout).toMatch(/^\| phi3-shakespeare-tiny q8_0 \| 5\.38 M \| phi3 \| 1 \| pp8 \| [\d.]+ ± [\d.]+ \|$/m);
-    expect(r.stdout).toMatch(/^\| phi3-shakespeare-tiny q8_0 \| 5\.38 M \| phi3 \| 1 \| tg2 \| [\d.]+ ± [\d.]+ \|$/m);
+    expect(r.stdout).toMatch(/^\| model \| params \| variant \| kernels \| threads \| test \| t\/s \|$/m);
+    expect(r.stdout).toMatch(/^\| phi3-shakespeare-tiny q8_0 \| 5\.38 M \| phi3 \| (wasm|ts) \| 1 \| pp8 \| [\d.]+ ± [\d.]+ \|$/m);
+    expect(r.stdout).toMatch(/^\| phi3-shakespeare-tiny q8_0 \| 5\.38 M \| phi3 \| (wasm|ts) \| 1 \| tg2 \| [\d.]+ ± [\d.]+ \|$/m);
   });
 
   test('--random phi-3-mini builds real-width random weights (one layer here, to stay fast)', async () => {

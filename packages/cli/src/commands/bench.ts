@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { createRng } from '@phi3/tensor';
 import {
-  ContextLengthError, InferenceSession, type Model, type WeightSource,
+  ContextLengthError, InferenceSession, resolveKernels, type Model, type WeightSource,
 } from '@phi3/model';
 import { addWeightPlacementOptions, isVerbose, oneLineErrors, parsePositiveInteger, type WeightPlacementFlags } from '../options.ts';
 import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
@@ -131,11 +131,12 @@ function stddev(xs: readonly number[]): number {
 /** llama-bench's table: one row per test, median ± standard deviation. */
 function markdown(r: BenchResult, model: Model, flags: BenchFlags, prefill: number[], decode: number[]): string {
   const params = formatCount(countParameters(model.weights));
+  const kernels = resolveKernels(flags.kernels);
   const row = (test: string, xs: number[]): string =>
-    `| ${r.model} | ${params} | ${model.config.kind} | ${r.threads} | ${test} | ${median(xs).toFixed(2)} ± ${stddev(xs).toFixed(2)} |`;
+    `| ${r.model} | ${params} | ${model.config.kind} | ${kernels} | ${r.threads} | ${test} | ${median(xs).toFixed(2)} ± ${stddev(xs).toFixed(2)} |`;
   return [
-    '| model | params | variant | threads | test | t/s |',
-    '| --- | ---: | --- | ---: | ---: | ---: |',
+    '| model | params | variant | kernels | threads | test | t/s |',
+    '| --- | ---: | --- | --- | ---: | ---: | ---: |',
     row(`pp${flags.p}`, prefill),
     row(`tg${flags.n}`, decode),
     '',
