@@ -1,0 +1,73 @@
+// Decode and prefill kernels, TypeScript vs WebAssembly SIMD128 (1 and 2 threads), on phi-3-mini's
+// MLP shapes [8192×3072] and [3072×8192] in f32, Q8_0 and Q4_0:
+//
+//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9]
+//
+// Weights come from DRAM, not cache: each case rotates over enough copies of its matrix to exceed
+// 128 MiB (this machine's L3 is 32 MiB). Prints a markdown table of medians: GB/s of weight bytes
+// streamed per matvec (bytes / time), and GFLOP/s (2 · rows · cols · T / time) for a 64-token prefill.
+import { parseArgs } from 'node:util';
+import {
+  WasmWeightArena, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, type WeightMatrix,
+} from '../packages/tensor/src/index.ts';
+
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' } } });
+const REPS = Number(values.reps);
+const WORKING_SET = 128 * 1024 * 1024;
+const PREFILL_T = 64;
+
+const rng = createRng(2026);
+const arenas = { wasm1: new WasmWeightArena({ threads: 1 }), wasm2: new WasmWeightArena({ threads: 2 }) };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Median seconds of one call, cycling over `copies` so each call reads its matrix from DRAM. */
+function time(copies: WeightMatrix[], T: number, x: Float32Array, out: Float32Array): number {
+  const samples: number[] = [];
+  for (let i = 0; i < REPS + 1; i++) {
+    const w = copies[i % copies.length];
+    const t0 = performance.now();
+    linearInto(out, x, w, T);
+    if (i > 0) samples.push((performance.now() - t0) / 1000); // the first call warms up the JIT
+  }
+  return median(samples);
+}
+
+const rows: string[] = [];
+for (const [R, C] of [[8192, 3072], [3072, 8192]]) {
+  const dense = new Float32Array(R * C);
+  fillNormal(dense, rng, 0.02);
+  for (const format of ['f32', 'q8_0', 'q4_0'] as const) {
+    const base = format === 'f32' ? denseMatrix(dense, R, C) : quantizeMatrix(denseMatrix(dense, R, C), format);
+    const n = Math.max(2, Math.ceil(WORKING_SET / matrixBytes(base)));
+    const variants: [string, WeightMatrix[]][] = [
+      ['ts', [base]], // TS kernels are too slow for cache effects to matter; one copy keeps memory small
+      ['wasm 1t', Array.from({ length: n }, () => arenas.wasm1.place(base))],
+      ['wasm 2t', Array.from({ length: n }, () => arenas.wasm2.place(base))],
+    ];
+    const gbs: string[] = [];
+    const gflops: string[] = [];
+    for (const [, copies] of variants) {
+      const x1 = new Float32Array(C);
+      fillNormal(x1, rng, 1);
+      gbs.push((matrixBytes(base) / time(copies, 1, x1, new Float32Array(R)) / 1e9).toFixed(2));
+      const xT = new Float32Array(PREFILL_T * C);
+      fillNormal(xT, rng, 1);
+      gflops.push(((2 * R * C * PREFILL_T) / time(copies.slice(0, 2), PREFILL_T, xT, new Float32Array(PREFILL_T * R)) / 1e9).toFixed(1));
+    }
+    rows.push(`| [${R}×${C}] | ${format} | ${gbs.join(' | ')} | ${gflops.join(' | ')} |`);
+    process.stderr.write(`${rows.at(-1)}\n`);
+  }
+}
+process.stdout.write([
+  `Kernels, medians of ${REPS} calls (decode: weights from DRAM; prefill: T = ${PREFILL_T})`,
+  '',
+  '| W | format | decode GB/s ts | wasm 1t | wasm 2t | prefill GFLOP/s ts | wasm 1t | wasm 2t |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows,
+  '',
+].join('\n'));
+arenas.wasm2.close();
