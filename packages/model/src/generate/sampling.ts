@@ -117,7 +117,7 @@ export function applyTopP(logits: Float32Array, p: number): void {
  */
 export function applyMinP(logits: Float32Array, minP: number): void {
   if (minP <= 0) return;
-  const max = maxOf(logits);
+  const max = logits[argmax(logits)];
   // p_i < minP · p_max  ⇔  logit_i < logit_max + ln(minP): no softmax needed.
   const threshold = max + Math.log(minP);
   for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = -Infinity;
@@ -128,7 +128,7 @@ export function applyMinP(logits: Float32Array, minP: number): void {
  * @param logits [V] f32 with at least one finite entry
  */
 export function sampleFromLogits(logits: Float32Array, u: number): number {
-  const max = maxOf(logits);
+  const max = logits[argmax(logits)];
   let total = 0;
   for (let i = 0; i < logits.length; i++) total += Math.exp(logits[i] - max);
   let target = u * total;
@@ -167,12 +167,6 @@ export function createSampler(options: SamplingOptions): Sampler {
     applyMinP(scratch, options.minP);
     return sampleFromLogits(scratch, rng.next());
   };
-}
-
-function maxOf(a: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
-  return m;
 }
 
 /** Ids of the finite logits, largest logit first (ties: lower id first). */
