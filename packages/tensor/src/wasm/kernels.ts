@@ -15,10 +15,10 @@ export const MAX_PAGES = 65536;
 export interface KernelExports {
   f32_matvec(w: number, x: number, y: number, rows: number, cols: number): void;
   quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
-  q8_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
-  q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number): void;
-  q8_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number, tokens: number, yStride: number): void;
-  q4_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, table: number, tokens: number, yStride: number): void;
+  q8_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number): void;
+  q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number): void;
+  q8_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  q4_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
 }
 
 const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec, q8_0Matmul, q4_0Matmul];

@@ -64,7 +64,7 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     const wAt = w.data.byteOffset + r0 * rowBytes; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
     const yAt = scratch.y + 4 * r0;
     if (kernel === 'f32_matvec') return [wAt, scratch.x, yAt, n, cols];
-    const common = [wAt, n, blocks, scratch.xq, scratch.xs, yAt, region.table];
+    const common = [wAt, n, blocks, scratch.xq, scratch.xs, yAt];
     return tokens > 0 ? [...common, tokens, rows] : common;
   };
   const run = region.kernels[kernel] as (...args: number[]) => void;

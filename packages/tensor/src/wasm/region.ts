@@ -10,8 +10,9 @@
 import { f16ToF32 } from '../dtype.ts';
 import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
+import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
 
-const TABLE_BYTES = 65536 * 4;
+const TABLE_BYTES = 65536 * 4; // at F16_TABLE_OFFSET = 0, where the kernels read it
 const ALIGN = 64;
 
 /** Byte offsets of the activation scratch for T token rows through a [rows, cols] matrix. */
@@ -33,8 +34,6 @@ export function regionOf(bytes: ArrayBufferView): WasmRegion | undefined {
 export class WasmRegion {
   readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
-  /** Offset of the f16 → f32 table. */
-  readonly table = 0;
   /** Worker threads that share this memory, and its index in their kernel-instance list. */
   parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
   private top = TABLE_BYTES;
@@ -47,7 +46,7 @@ export class WasmRegion {
     this.memory = new WebAssembly.Memory({ initial: TABLE_BYTES / PAGE_BYTES, maximum: maxPages, shared: true });
     this.kernels = instantiateKernels(this.memory);
     this.refreshViews();
-    for (let h = 0; h < 65536; h++) this.f32View[h] = f16ToF32(h);
+    for (let h = 0; h < 65536; h++) this.f32View[F16_TABLE_OFFSET / 4 + h] = f16ToF32(h);
   }
 
   /** Bytes in use (table, scratch and weights). */

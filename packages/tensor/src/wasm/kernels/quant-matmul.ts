@@ -40,7 +40,7 @@ function rowPass(C: number, layout: CodeLayout): string {
       local.set $s${k}`).join('')}
       loop $blocks${C}
         ${layout.unpack('$pb')}
-        ${f16ToF32('$pb', '$table')}
+        ${f16ToF32('$pb')}
         local.set $dw
         ${ks.map((k) => `${[0, 1, 2, 3].map((j) => `
         local.get $q${k}
@@ -120,8 +120,7 @@ function quantMatmul(layout: CodeLayout): FunctionSource {
   return {
     name: `${layout.name}_matmul`,
     params: [
-      ['$w', 'i32'], ['$rows', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$table', 'i32'],
-      ['$tokens', 'i32'], ['$yStride', 'i32'],
+      ['$w', 'i32'], ['$rows', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'],
     ],
     locals: [
       ['$rowBytes', 'i32'], ['$xqStride', 'i32'], ['$xsStride', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'],
@@ -217,10 +216,10 @@ function quantMatmul(layout: CodeLayout): FunctionSource {
 }
 
 /**
- * `q8_0_matmul($w, $rows, $blocks, $xq, $xs, $y, $table, $tokens, $yStride)` and `q4_0_matmul(...)`:
+ * `q8_0_matmul($w, $rows, $blocks, $xq, $xs, $y, $tokens, $yStride)` and `q4_0_matmul(...)`:
  * byte offsets of the weight blocks [rows, blocks], activation codes xq [tokens, 32·blocks] i16 and
  * scales xs [tokens, blocks] f32 (quantize_x_i16 over all tokens at once), Y (row t at y + 4·t·yStride;
- * columns [0, rows) written) and the f16 table; blocks ≥ 1, tokens ≥ 1.
+ * columns [0, rows) written); blocks ≥ 1, tokens ≥ 1. Scales go through the f16 table (snippets.ts).
  */
 export const q8_0Matmul = quantMatmul(Q8_0_LAYOUT);
 export const q4_0Matmul = quantMatmul(Q4_0_LAYOUT);

@@ -14,16 +14,17 @@ export const horizontalSum = (acc: string): string => `
   f32x4.extract_lane 3
   f32.add`;
 
+/** Byte offset of the 65536-entry f16 → f32 table in every kernel memory (region.ts fills it). */
+export const F16_TABLE_OFFSET = 0;
+
 /**
  * Pushes the f32 value of the little-endian f16 at byte address `addr` (a local), looked up in the
- * 65536-entry f32 table at `table` (as ggml does with `ggml_table_f32_f16` on CPUs without F16C):
- * one load instead of ~15 bit operations, and bit-identical to dtype.ts `f16ToF32`, which fills it.
+ * f32 table at F16_TABLE_OFFSET (as ggml does with `ggml_table_f32_f16` on CPUs without F16C): three
+ * instructions instead of ~15 bit operations, and bit-identical to dtype.ts `f16ToF32`, which fills it.
  */
-export const f16ToF32 = (addr: string, table: string): string => `
-  local.get ${table}
+export const f16ToF32 = (addr: string): string => `
   local.get ${addr}
   i32.load16_u
   i32.const 2
   i32.shl
-  i32.add
-  f32.load`;
+  f32.load offset=${F16_TABLE_OFFSET}`;
