@@ -73,8 +73,8 @@ export function attentionInto(
 }
 
 /**
- * The cache-aware middle of every Phi-3 attention block: rotate q and k, append k and v to layer l of
- * the cache at positions [cache.length, cache.length + T), attend over everything cached.
+ * The cache-aware middle of the phi3 / phimoe / phi3_v attention block: `rotateAndCache`, then attend
+ * over everything cached (causal, optional sliding window).
  * @param q [T, H * Dh] f32 (rotated in place)
  * @param k [T, Hkv * Dh] f32 (rotated in place)
  * @param v [T, Hkv * Dh] f32
@@ -84,13 +84,26 @@ export function cachedAttention(
   q: Float32Array, k: Float32Array, v: Float32Array, l: number, cache: KvCache, tables: RotaryTables,
   layout: AttentionLayout, scale: number, mask: AttentionMask,
 ): Float32Array {
-  const T = tables.T;
+  rotateAndCache(q, k, v, l, cache, tables, layout);
+  const out = new Float32Array(tables.T * layout.nHeads * layout.headDim);
+  attentionInto(out, q, cache.keysOf(l), cache.valuesOf(l), cache.length, tables.T, layout, scale, mask);
+  return out;
+}
+
+/**
+ * Rotates q and k with this forward's tables and appends the rotated k and v to layer l of the cache at
+ * positions [cache.length, cache.length + T) (keys are cached already rotated, as HF `Phi3Attention`
+ * does): the step every attention kernel (dense, sliding, block-sparse) starts from.
+ * @param q [T, H * Dh] f32 (rotated in place)
+ * @param k [T, Hkv * Dh] f32 (rotated in place)
+ * @param v [T, Hkv * Dh] f32
+ */
+export function rotateAndCache(
+  q: Float32Array, k: Float32Array, v: Float32Array, l: number, cache: KvCache, tables: RotaryTables, layout: AttentionLayout,
+): void {
   applyRotary(q, tables, layout.nHeads, layout.headDim);
   applyRotary(k, tables, layout.nKvHeads, layout.headDim);
   cache.write(l, k, v);
-  const out = new Float32Array(T * layout.nHeads * layout.headDim);
-  attentionInto(out, q, cache.keysOf(l), cache.valuesOf(l), cache.length, T, layout, scale, mask);
-  return out;
 }
 
 /**

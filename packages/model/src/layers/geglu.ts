@@ -6,7 +6,8 @@
  *  - the linear half is clamped to [−limit, limit] and shifted by +1.
  * ±inf pass both clamps unchanged (`torch.where(torch.isinf(x), x, x.clamp(...))`).
  */
-import { linearInto, quickGelu, type WeightMatrix } from '@phi3/tensor';
+import { quickGelu } from '@phi3/tensor';
+import { project, type Linear } from './linear.ts';
 
 /**
  * out[t, i] = quickGelu(min(a, limit)) · (clamp(b, −limit, limit) + 1) with a = u[t, 2i], b = u[t, 2i+1].
@@ -26,16 +27,10 @@ export function gegluClampInto(out: Float32Array, u: Float32Array, T: number, F:
   }
 }
 
-/** Weights of one phi3small MLP (HF `mlp.up_proj` / `mlp.down_proj`, both with bias). */
+/** Weights of one phi3small MLP (HF `mlp.up_proj` [2F, D] and `mlp.down_proj` [D, F], both with bias). */
 export interface GegluMlpWeights {
-  /** [2F, D] */
-  readonly up: WeightMatrix;
-  /** [2F] f32 */
-  readonly upBias: Float32Array;
-  /** [D, F] */
-  readonly down: WeightMatrix;
-  /** [D] f32 */
-  readonly downBias: Float32Array;
+  readonly up: Linear;
+  readonly down: Linear;
 }
 
 /**
@@ -44,12 +39,9 @@ export interface GegluMlpWeights {
  * @returns [T, D] f32 (fresh)
  */
 export function gegluMlp(x: Float32Array, T: number, w: GegluMlpWeights, limit: number): Float32Array {
-  const F = w.down.cols;
-  const u = new Float32Array(T * 2 * F); // [T, 2F]
-  linearInto(u, x, w.up, T, w.upBias);
+  const F = w.down.weight.cols;
+  const u = project(x, T, w.up); // [T, 2F]
   const act = new Float32Array(T * F); // [T, F]
   gegluClampInto(act, u, T, F, limit);
-  const out = new Float32Array(T * w.down.rows); // [T, D]
-  linearInto(out, act, w.down, T, w.downBias);
-  return out;
+  return project(act, T, w.down); // [T, D]
 }

@@ -34,6 +34,17 @@ export interface RopeParams {
   readonly scale: number;
 }
 
+/**
+ * Plain RoPE, whatever the length: inv_freq = positionScale / base^(2j/Dh) and no cos/sin multiplier.
+ * `positionScale` is Phi-3-small's `rope_position_scale` (angle = position · scale · inv_freq); 1 elsewhere.
+ */
+export function plainRopeParams(headDim: number, base: number, positionScale = 1): (totalLength: number) => RopeParams {
+  const invFreq = inverseFrequencies(headDim, base);
+  if (positionScale !== 1) for (let j = 0; j < invFreq.length; j++) invFreq[j] *= positionScale; // rounded to f32
+  const plain: RopeParams = { invFreq, scale: 1 };
+  return () => plain;
+}
+
 /** cos/sin tables for the T positions [pos0, pos0 + T) of one forward. */
 export interface RotaryTables {
   readonly pos0: number;

@@ -6,6 +6,7 @@
  */
 import { ConfigReader, type DecoderConfig } from '../config.ts';
 import type { BlocksparseLayout } from '../layers/blocksparse.ts';
+import { longRopeAttentionFactor } from '../layers/longrope.ts';
 
 /** LongRoPE of the 128k model (`rope_scaling`, HF positional_embedding.py `LongRopeConfig`). */
 export interface Phi3SmallLongRope {
@@ -123,7 +124,7 @@ function parseLongRope(r: ConfigReader, headDim: number, maxPositions: number): 
   const shortMscale = s.number('short_mscale', 0);
   const longMscale = s.number('long_mscale', 0);
   // positional_embedding.py: a non-positive mscale falls back to the Phi-3 paper's factor.
-  const defaultLong = Math.sqrt(1 + Math.log(maxPositions / originalMax) / Math.log(originalMax));
+  const defaultLong = longRopeAttentionFactor(maxPositions, originalMax);
   return {
     shortFactor: s.numbers('short_factor', headDim / 2),
     longFactor: s.numbers('long_factor', headDim / 2),

@@ -13,42 +13,23 @@
  * (the config's attention_bias: false is unused); the head has no bias and is tied to embed_tokens
  * unless the config says tie_word_embeddings: false.
  */
-import { gatherMatrixRowsInto, layerNormInto, linearInto } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
 import { ContextLengthError } from '../errors.ts';
-import { attentionInto, type AttentionLayout } from '../layers/attention.ts';
+import { attentionInto, rotateAndCache, type AttentionLayout } from '../layers/attention.ts';
 import { blocksparseAttentionInto } from '../layers/blocksparse-kernel.ts';
-import { gegluMlp, type GegluMlpWeights } from '../layers/geglu.ts';
-import { applyRotary, inverseFrequencies, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
-import { EMBED_TOKENS, LM_HEAD, layerPrefix } from '../weights/names.ts';
-import { readMatrix, readTensor, type WeightSource } from '../weights/source.ts';
+import { embedTokens } from '../layers/embedding.ts';
+import { gegluMlp } from '../layers/geglu.ts';
+import { project, readLinear, type Linear } from '../layers/linear.ts';
+import { longRopeFrequencies } from '../layers/longrope.ts';
+import { layerNorms, readLayerNorm } from '../layers/norm.ts';
+import { plainRopeParams, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
+import { EMBED_TOKENS, FINAL_LAYERNORM, LM_HEAD, phi3SmallLayerNames } from '../weights/names.ts';
+import { readMatrix, type WeightSource } from '../weights/source.ts';
 import { parsePhi3SmallConfig, type Phi3SmallConfig } from './phi3-small-config.ts';
 import type { VariantModule } from './registry.ts';
 
 /** float32 lowest (−FLT_MAX): HF writes it, not −inf, into the dummy-token logits (`torch.finfo(float32).min`). */
 export const FLOAT32_LOWEST = -3.4028234663852886e38;
-
-/** Per-layer HF tensor names of Phi-3-small (`model.layers.{l}.…`, fixtures/phi3small-notes.md §4.10). */
-export function phi3SmallLayerNames(l: number) {
-  const p = layerPrefix(l);
-  return {
-    /** [D] LayerNorm weight / bias before attention */
-    inputNorm: `${p}.input_layernorm`,
-    /** [(H + 2 Hkv) Dh, D] + bias: rows grouped per kv head as [q_{g,0..m−1}, k_g, v_g] */
-    qkv: `${p}.self_attn.query_key_value`,
-    /** [D, H Dh] + bias (the output projection) */
-    dense: `${p}.self_attn.dense`,
-    /** [D] LayerNorm weight / bias before the MLP */
-    postAttentionNorm: `${p}.post_attention_layernorm`,
-    /** [2F, D] + bias: columns of its output interleave gelu (even) and linear (odd) halves */
-    up: `${p}.mlp.up_proj`,
-    /** [D, F] + bias */
-    down: `${p}.mlp.down_proj`,
-  } as const;
-}
-
-/** HF `model.final_layernorm` (phi3 calls it `model.norm`). */
-const FINAL_LAYERNORM = 'model.final_layernorm';
 
 /** Whether layer l (0-based) uses dense causal attention (HF `Phi3SmallSelfAttention.__init__`). */
 export function isDenseAttentionLayer(c: Phi3SmallConfig, l: number): boolean {
@@ -88,13 +69,10 @@ export function splitGroupedQkv(qkv: Float32Array, T: number, layout: AttentionL
  */
 export function phi3SmallRopeParams(c: Phi3SmallConfig): (totalLength: number) => RopeParams {
   const s = c.ropeScaling;
-  if (s === null) {
-    const invFreq = inverseFrequencies(c.headDim, c.ropeBase).map((f) => f * c.ropePositionScale);
-    const plain: RopeParams = { invFreq, scale: 1 };
-    return () => plain;
-  }
-  const short: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeBase, s.shortFactor), scale: s.shortMscale };
-  const long: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeBase, s.longFactor), scale: s.longMscale };
+  if (s === null) return plainRopeParams(c.headDim, c.ropeBase, c.ropePositionScale);
+  const freq = longRopeFrequencies(s, c.headDim, c.ropeBase);
+  const short: RopeParams = { invFreq: freq.short, scale: s.shortMscale };
+  const long: RopeParams = { invFreq: freq.long, scale: s.longMscale };
   return (totalLength) => {
     if (totalLength <= s.originalMaxPositionEmbeddings) return short;
     // positional_embedding.py asserts seq_len < max_position_embeddings on the long branch.
@@ -105,37 +83,22 @@ export function phi3SmallRopeParams(c: Phi3SmallConfig): (totalLength: number) =
   };
 }
 
-interface LayerNormWeights {
-  readonly weight: Float32Array;
-  readonly bias: Float32Array;
-}
-
-function readLayerNorm(w: WeightSource, name: string, D: number): LayerNormWeights {
-  return { weight: readTensor(w, `${name}.weight`, [D]), bias: readTensor(w, `${name}.bias`, [D]) };
-}
-
 /** Reads the weights (shape-checked) and wires the Phi-3-small decoder. */
 export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVariant {
   const { hiddenSize: D, nHeads: H, nKvHeads: Hkv, headDim: Dh, intermediateSize: F, vocabSize: V } = c;
-  const qkvRows = (H + 2 * Hkv) * Dh;
   const embed = readMatrix(w, EMBED_TOKENS, V, D);
   // Tied (the real configs leave tie_word_embeddings at transformers' default, true): HF shares one
   // parameter, so any lm_head.weight in such a checkpoint equals embed_tokens and is not read.
-  const head = c.tieWordEmbeddings ? embed : readMatrix(w, `${LM_HEAD}.weight`, V, D);
+  const head: Linear = { weight: c.tieWordEmbeddings ? embed : readMatrix(w, `${LM_HEAD}.weight`, V, D), bias: undefined };
+  // Every linear layer has a bias (the config's attention_bias: false is unused).
   const layers = Array.from({ length: c.nLayers }, (_, l) => {
     const n = phi3SmallLayerNames(l);
-    const mlp: GegluMlpWeights = {
-      up: readMatrix(w, `${n.up}.weight`, 2 * F, D), upBias: readTensor(w, `${n.up}.bias`, [2 * F]),
-      down: readMatrix(w, `${n.down}.weight`, D, F), downBias: readTensor(w, `${n.down}.bias`, [D]),
-    };
     return {
       inputNorm: readLayerNorm(w, n.inputNorm, D),
-      qkv: readMatrix(w, `${n.qkv}.weight`, qkvRows, D),
-      qkvBias: readTensor(w, `${n.qkv}.bias`, [qkvRows]),
-      dense: readMatrix(w, `${n.dense}.weight`, D, H * Dh),
-      denseBias: readTensor(w, `${n.dense}.bias`, [D]),
+      qkv: readLinear(w, n.qkv, (H + 2 * Hkv) * Dh, D, true),
+      dense: readLinear(w, n.dense, D, H * Dh, true),
       postAttentionNorm: readLayerNorm(w, n.postAttentionNorm, D),
-      mlp,
+      mlp: { up: readLinear(w, n.up, 2 * F, D, true), down: readLinear(w, n.down, D, F, true) },
       denseAttention: isDenseAttentionLayer(c, l),
     };
   });
@@ -151,40 +114,22 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
     // short rotation and only new tokens use the long table (fixtures/phi3small-notes.md §4.5).
     rebuildCacheAbove: null,
 
-    embed(tokens) {
-      const out = new Float32Array(tokens.length * D); // [T, D]
-      gatherMatrixRowsInto(out, embed, tokens);
-      for (let i = 0; i < out.length; i++) out[i] *= c.mupEmbeddingMultiplier;
-      return out;
-    },
+    embed: (tokens) => embedTokens(embed, tokens, c.mupEmbeddingMultiplier), // muP
 
-    norm(x, T, l, which) {
-      const ln = which === 'final' ? finalNorm : which === 'attn' ? layers[l].inputNorm : layers[l].postAttentionNorm;
-      const out = new Float32Array(T * D);
-      layerNormInto(out, x, ln.weight, ln.bias, T, D, c.layerNormEps);
-      return out;
-    },
+    norm: layerNorms(layers, finalNorm, D, c.layerNormEps),
 
     attention(x, T, l, cache) {
       const layer = layers[l];
-      const qkv = new Float32Array(T * qkvRows); // [T, Hkv, m + 2, Dh]
-      linearInto(qkv, x, layer.qkv, T, layer.qkvBias);
-      const { q, k, v } = splitGroupedQkv(qkv, T, layout);
+      const { q, k, v } = splitGroupedQkv(project(x, T, layer.qkv), T, layout); // qkv: [T, Hkv, m + 2, Dh]
       const pos0 = cache.length;
-      // As in the shared `cachedAttention`: rotate, then cache (keys are cached rotated), then attend.
-      const tables = rotary(pos0, T);
-      applyRotary(q, tables, H, Dh);
-      applyRotary(k, tables, Hkv, Dh);
-      cache.write(l, k, v);
+      rotateAndCache(q, k, v, l, cache, rotary(pos0, T), layout);
       const attn = new Float32Array(T * H * Dh); // [T, H, Dh]
       if (layer.denseAttention) {
         attentionInto(attn, q, cache.keysOf(l), cache.valuesOf(l), pos0, T, layout, scale, { window: null });
       } else {
         blocksparseAttentionInto(attn, q, cache.keysOf(l), cache.valuesOf(l), c.blocksparse, { T, pos0, H, Hkv, Dh }, scale);
       }
-      const out = new Float32Array(T * D);
-      linearInto(out, attn, layer.dense, T, layer.denseBias);
-      return out;
+      return project(attn, T, layer.dense);
     },
 
     ffn(x, T, l) {
@@ -192,8 +137,7 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
     },
 
     head(h, T) {
-      const logits = new Float32Array(T * V); // [T, V]
-      linearInto(logits, h, head, T);
+      const logits = project(h, T, head); // [T, V]
       // HF: logits.float() / mup_width_multiplier — the division happens on float32 values.
       for (let i = 0; i < logits.length; i++) logits[i] /= c.mupWidthMultiplier;
       for (let t = 0; t < T; t++) for (const id of c.dummyTokenIds) logits[t * V + id] = FLOAT32_LOWEST;

@@ -9,14 +9,17 @@
  *
  * No biases anywhere (`attention_bias` in real configs is ignored by v4.47.1).
  */
-import { gatherMatrixRowsInto, linearInto, rmsNormInto, type WeightMatrix } from '@phi3/tensor';
+import { linearInto, type WeightMatrix } from '@phi3/tensor';
 import { ConfigReader, parseDecoderConfig, parseLongRopeFactors, type Phi3Config } from '../config.ts';
 import type { DecoderVariant } from '../decoder.ts';
 import { WeightsFormatError } from '../errors.ts';
 import { cachedAttention, splitFusedQkv, type AttentionLayout, type AttentionMask } from '../layers/attention.ts';
-import { phi3LongRopeParams } from '../layers/longrope.ts';
+import { embedTokens } from '../layers/embedding.ts';
+import { project, type Linear } from '../layers/linear.ts';
+import { longRopeAttentionFactor, longRopeFrequencies } from '../layers/longrope.ts';
 import { fusedSwiGluMlp } from '../layers/mlp.ts';
-import { inverseFrequencies, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
+import { rmsNorms } from '../layers/norm.ts';
+import { plainRopeParams, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
 import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, phi3LayerNames } from '../weights/names.ts';
 import { readMatrix, readTensor, type WeightSource } from '../weights/source.ts';
 import type { VariantModule } from './registry.ts';
@@ -42,13 +45,21 @@ export function parsePhi3Config(r: ConfigReader): Phi3Config {
   };
 }
 
-/** The rotary parameters of a forward that sees `totalLength` positions (plain RoPE or LongRoPE). */
+/**
+ * The rotary parameters of a forward that sees `totalLength` positions (HF v4.47.1
+ * `Phi3LongRoPEScaledRotaryEmbedding.forward`, seq_len = cached + new = last position + 1):
+ * long factors iff totalLength > original_max (exactly original_max stays short), and the constant
+ * cos/sin factor sqrt(1 + ln(max/original_max) / ln(original_max)) for both tables. The choice applies
+ * to the tokens of this forward only; cached keys keep their rotation (hence `rebuildCacheAbove`).
+ */
 export function phi3RopeParams(c: Phi3Config): (totalLength: number) => RopeParams {
-  if (c.ropeScaling !== null) {
-    return phi3LongRopeParams(c.ropeScaling, c.headDim, c.ropeTheta, c.maxPositionEmbeddings, c.originalMaxPositionEmbeddings);
-  }
-  const plain: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeTheta), scale: 1 };
-  return () => plain;
+  if (c.ropeScaling === null) return plainRopeParams(c.headDim, c.ropeTheta);
+  const originalMax = c.originalMaxPositionEmbeddings;
+  const freq = longRopeFrequencies(c.ropeScaling, c.headDim, c.ropeTheta);
+  const scale = longRopeAttentionFactor(c.maxPositionEmbeddings, originalMax);
+  const short: RopeParams = { invFreq: freq.short, scale };
+  const long: RopeParams = { invFreq: freq.long, scale };
+  return (totalLength) => (totalLength > originalMax ? long : short);
 }
 
 /**
@@ -82,6 +93,7 @@ export function buildPhi3(c: Phi3Config, w: WeightSource): DecoderVariant {
   const layout: AttentionLayout = { nHeads: H, nKvHeads: Hkv, headDim: Dh };
   const mask: AttentionMask = { window: c.slidingWindow };
   const scale = 1 / Math.sqrt(Dh); // scores = q·k / sqrt(Dh); LongRoPE scales through cos/sin only
+  const lmHead: Linear = { weight: head, bias: undefined };
 
   return {
     config: c,
@@ -89,18 +101,9 @@ export function buildPhi3(c: Phi3Config, w: WeightSource): DecoderVariant {
     // original_max, so every key is re-rotated with the long factors (fixtures/phi3-notes.md §4).
     rebuildCacheAbove: c.ropeScaling !== null ? c.originalMaxPositionEmbeddings : null,
 
-    embed(tokens) {
-      const out = new Float32Array(tokens.length * D); // [T, D]
-      gatherMatrixRowsInto(out, embed, tokens);
-      return out;
-    },
+    embed: (tokens) => embedTokens(embed, tokens), // no scaling
 
-    norm(x, T, l, which) {
-      const weight = which === 'final' ? finalNorm : which === 'attn' ? layers[l].inputNorm : layers[l].postAttentionNorm;
-      const out = new Float32Array(T * D);
-      rmsNormInto(out, x, weight, T, D, c.rmsNormEps);
-      return out;
-    },
+    norm: rmsNorms(layers, finalNorm, D, c.rmsNormEps),
 
     attention(x, T, l, cache) {
       const qkv = new Float32Array(T * (H + 2 * Hkv) * Dh);
@@ -116,11 +119,7 @@ export function buildPhi3(c: Phi3Config, w: WeightSource): DecoderVariant {
       return fusedSwiGluMlp(x, T, layers[l].gateUp, layers[l].down);
     },
 
-    head(h, T) {
-      const logits = new Float32Array(T * V); // [T, V]
-      linearInto(logits, h, head, T);
-      return logits;
-    },
+    head: (h, T) => project(h, T, lmHead), // [T, V], no bias
   };
 }
 

@@ -11,36 +11,19 @@
  * q/k/v/o projections with biases, a mixture of experts instead of the MLP, an lm_head bias, and
  * LongRoPE with explicit short/long mscales and a different switch rule (`phimoeRopeParams`).
  */
-import { gatherMatrixRowsInto, layerNormInto, linearInto, type WeightMatrix } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
 import { cachedAttention, type AttentionLayout, type AttentionMask } from '../layers/attention.ts';
+import { embedTokens } from '../layers/embedding.ts';
+import { project, readLinear } from '../layers/linear.ts';
+import { longRopeFrequencies } from '../layers/longrope.ts';
 import { sparseMoe, type ExpertWeights, type MoeWeights } from '../layers/moe.ts';
-import { inverseFrequencies, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
+import { layerNorms, readLayerNorm } from '../layers/norm.ts';
+import { plainRopeParams, rotaryTableCache, type RopeParams } from '../layers/rope.ts';
 import { checkRouterDecisions } from '../verify/router-check.ts';
-import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerPrefix } from '../weights/names.ts';
-import { readMatrix, readTensor, type WeightSource } from '../weights/source.ts';
+import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, phimoeLayerNames } from '../weights/names.ts';
+import { readMatrix, type WeightSource } from '../weights/source.ts';
 import { parsePhimoeConfig, type PhimoeConfig } from './phimoe-config.ts';
 import type { VariantModule } from './registry.ts';
-
-/** Per-layer HF tensor names of Phi-3.5-MoE (`model.layers.{l}.…`, fixtures/phi3-notes.md §7). */
-export function phimoeLayerNames(l: number) {
-  const p = layerPrefix(l);
-  return {
-    /** LayerNorm before attention: `.weight`, `.bias` [D] */
-    inputNorm: `${p}.input_layernorm`,
-    /** q: [H Dh, D], k and v: [Hkv Dh, D], o: [D, H Dh]; each with `.bias` when attention_bias */
-    q: `${p}.self_attn.q_proj`,
-    k: `${p}.self_attn.k_proj`,
-    v: `${p}.self_attn.v_proj`,
-    o: `${p}.self_attn.o_proj`,
-    /** LayerNorm before the experts: `.weight`, `.bias` [D] */
-    postAttentionNorm: `${p}.post_attention_layernorm`,
-    /** router [E, D], no bias */
-    gate: `${p}.block_sparse_moe.gate.weight`,
-    /** expert e: w1 (gate) [F, D], w2 (down) [D, F], w3 (up) [F, D] */
-    expert: (e: number) => `${p}.block_sparse_moe.experts.${e}`,
-  } as const;
-}
 
 /**
  * The rotary parameters of a forward that sees `totalLength` positions (v4.47.1 `PhimoeRotaryEmbedding`
@@ -54,48 +37,16 @@ export function phimoeLayerNames(l: number) {
  */
 export function phimoeRopeParams(c: PhimoeConfig): (totalLength: number) => RopeParams {
   const s = c.ropeScaling;
-  if (s === null) {
-    const plain: RopeParams = { invFreq: inverseFrequencies(c.headDim, c.ropeTheta), scale: 1 };
-    return () => plain;
-  }
-  const shortFreq = inverseFrequencies(c.headDim, c.ropeTheta, s.shortFactor);
-  const longFreq = inverseFrequencies(c.headDim, c.ropeTheta, s.longFactor);
+  if (s === null) return plainRopeParams(c.headDim, c.ropeTheta);
+  const freq = longRopeFrequencies(s, c.headDim, c.ropeTheta);
   const originalMax = c.originalMaxPositionEmbeddings;
   // HF `_compute_longrope_parameters`: expanded = max_position_embeddings (seq_len >= original_max) and
   // long iff expanded > original_max, so a model whose context is not longer never uses long factors.
   const hasLongRange = c.maxPositionEmbeddings > originalMax;
   return (totalLength) => ({
-    invFreq: hasLongRange && totalLength >= originalMax ? longFreq : shortFreq,
+    invFreq: hasLongRange && totalLength >= originalMax ? freq.long : freq.short,
     scale: totalLength > s.originalMaxPositionEmbeddings ? s.longMscale : s.shortMscale,
   });
-}
-
-interface LayerNormWeights {
-  /** [D] f32 */
-  readonly weight: Float32Array;
-  /** [D] f32 */
-  readonly bias: Float32Array;
-}
-
-function readLayerNorm(w: WeightSource, name: string, D: number): LayerNormWeights {
-  return { weight: readTensor(w, `${name}.weight`, [D]), bias: readTensor(w, `${name}.bias`, [D]) };
-}
-
-/** A projection [rows, cols] and its bias (`.bias` [rows] when `withBias`). */
-interface Linear {
-  readonly weight: WeightMatrix;
-  readonly bias: Float32Array | undefined;
-}
-
-function readLinear(w: WeightSource, name: string, rows: number, cols: number, withBias: boolean): Linear {
-  return { weight: readMatrix(w, `${name}.weight`, rows, cols), bias: withBias ? readTensor(w, `${name}.bias`, [rows]) : undefined };
-}
-
-/** x [T, cols] → [T, rows] f32 (fresh). */
-function project(x: Float32Array, T: number, p: Linear): Float32Array {
-  const out = new Float32Array(T * p.weight.rows);
-  linearInto(out, x, p.weight, T, p.bias);
-  return out;
 }
 
 function readMoe(w: WeightSource, l: number, c: PhimoeConfig): MoeWeights {
@@ -141,18 +92,10 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
     // the intended policy the fixtures' `reset_causal` entries target.
     rebuildCacheAbove: c.ropeScaling !== null ? c.originalMaxPositionEmbeddings : null,
 
-    embed(tokens) {
-      const out = new Float32Array(tokens.length * D); // [T, D]
-      gatherMatrixRowsInto(out, embed, tokens);
-      return out;
-    },
+    embed: (tokens) => embedTokens(embed, tokens), // no scaling
 
-    norm(x, T, l, which) {
-      const ln = which === 'final' ? finalNorm : which === 'attn' ? layers[l].inputNorm : layers[l].postAttentionNorm;
-      const out = new Float32Array(T * D);
-      layerNormInto(out, x, ln.weight, ln.bias, T, D, c.layerNormEps); // biased variance, eps inside the sqrt
-      return out;
-    },
+    // LayerNorm with bias, eps = rms_norm_eps despite the name (HF PhimoeDecoderLayer)
+    norm: layerNorms(layers, finalNorm, D, c.layerNormEps),
 
     attention(x, T, l, cache) {
       const layer = layers[l];

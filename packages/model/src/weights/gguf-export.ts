@@ -7,6 +7,7 @@
 import { denseMatrix, quantizeMatrix, type QuantFormatName } from '@phi3/tensor';
 import type { Phi3Config } from '../config.ts';
 import { InvalidArgumentError, UnsupportedModelError } from '../errors.ts';
+import { longRopeAttentionFactor } from '../layers/longrope.ts';
 import type { PhimoeConfig } from '../variants/phimoe-config.ts';
 import { PHIMOE_LONG_MSCALE, PHIMOE_MSCALE_ORIGINAL_MAX, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
 import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames, phimoeTensorNames } from './gguf-names.ts';
@@ -65,10 +66,8 @@ export function ggufModelMetadata(c: GgufExportConfig, name: string, outType: Gg
     [`${arch}.attention.sliding_window`, kv.u32(c.slidingWindow ?? 0)],
   ]);
   if (c.ropeScaling !== null) {
-    // HF/llama.cpp LongRoPE attention factor: sqrt(1 + ln(scale) / ln(original_max)), scale = max / original_max.
-    const scale = c.maxPositionEmbeddings / c.originalMaxPositionEmbeddings;
-    const attnFactor = scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(c.originalMaxPositionEmbeddings)) : 1;
-    m.set(`${arch}.rope.scaling.attn_factor`, kv.f32(attnFactor));
+    // convert_hf_to_gguf.py writes HF Phi-3's LongRoPE attention factor (phimoe's mscales go in our own keys below).
+    m.set(`${arch}.rope.scaling.attn_factor`, kv.f32(longRopeAttentionFactor(c.maxPositionEmbeddings, c.originalMaxPositionEmbeddings)));
   }
   if (c.kind === 'phimoe') {
     m.set('phimoe.expert_used_count', kv.u32(c.nExpertsPerToken));

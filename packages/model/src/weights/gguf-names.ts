@@ -3,8 +3,7 @@
  * and gguf-py `tensor_mapping.py`). The shared decoder only ever asks for HF names; the GGUF
  * WeightSource translates through this table, so GGUF files load through the same variant code.
  */
-import { phimoeLayerNames } from '../variants/phimoe.ts';
-import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, phi3LayerNames } from './names.ts';
+import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, phi3LayerNames, phimoeLayerNames } from './names.ts';
 
 /** One tensor's name in both worlds. */
 export interface TensorNamePair {

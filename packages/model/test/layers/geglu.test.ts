@@ -52,7 +52,7 @@ describe('gegluMlp', () => {
     const D = 2, F = 1;
     const up = denseMatrix(Float32Array.from([1, 0, 0, 1]), 2 * F, D); // u = x
     const down = denseMatrix(Float32Array.from([1, 2]), D, F);
-    const out = gegluMlp(Float32Array.from([1, 0.5]), 1, { up, upBias: Float32Array.from([0, 1]), down, downBias: Float32Array.from([0.25, 0]) }, 20);
+    const out = gegluMlp(Float32Array.from([1, 0.5]), 1, { up: { weight: up, bias: Float32Array.from([0, 1]) }, down: { weight: down, bias: Float32Array.from([0.25, 0]) } }, 20);
     const g = (1 / (1 + Math.exp(-1.702))) * (1.5 + 1);
     expect(out[0]).toBeCloseTo(g + 0.25, 5);
     expect(out[1]).toBeCloseTo(2 * g, 5);

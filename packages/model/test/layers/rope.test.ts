@@ -1,7 +1,9 @@
 // RoPE / LongRoPE tables: HF's float32 inverse frequencies and the LongRoPE attention factor.
 import { describe, expect, it } from 'vitest';
 import { inverseFrequencies } from '../../src/layers/rope.ts';
-import { longRopeAttentionFactor, phi3LongRopeParams } from '../../src/layers/longrope.ts';
+import { longRopeAttentionFactor } from '../../src/layers/longrope.ts';
+import { ConfigReader } from '../../src/config.ts';
+import { parsePhi3Config, phi3RopeParams } from '../../src/variants/phi3.ts';
 
 describe('inverseFrequencies', () => {
   it('is 1 / (factor · base^(2j/Dh)) rounded to f32', () => {
@@ -24,10 +26,15 @@ describe('LongRoPE', () => {
   });
 
   it('switches to long factors only when the total length exceeds original_max', () => {
-    const scaling = { shortFactor: Float64Array.of(1, 1), longFactor: Float64Array.of(2, 3) };
-    const pick = phi3LongRopeParams(scaling, 4, 10000, 512, 32);
+    const raw = {
+      hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, vocab_size: 8,
+      max_position_embeddings: 512, original_max_position_embeddings: 32,
+      rope_scaling: { type: 'longrope', short_factor: [1, 1], long_factor: [2, 3] },
+    };
+    const pick = phi3RopeParams(parsePhi3Config(new ConfigReader(raw, 'test')));
     expect(pick(32).invFreq[0]).toBe(1);
     expect(pick(33).invFreq[0]).toBe(0.5);
     expect(pick(1).scale).toBe(pick(33).scale);
+    expect(pick(1).scale).toBeCloseTo(Math.sqrt(1.8), 12); // the factor applies to short sequences too
   });
 });
