@@ -16,7 +16,7 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import {
-  ContextLengthError, generate, renderChat, validateSamplingOptions, type ChatMessage, type GenerationStats, type InferenceSession,
+  ContextLengthError, createContinuationStream, generate, renderChat, validateSamplingOptions, type ChatMessage, type GenerationStats, type InferenceSession,
   type SamplingOptions,
 } from '@phi3/model';
 import {
@@ -134,8 +134,9 @@ class Conversation {
     let text = '';
     let last: GenerationStats | null = null;
     const generated: number[] = [];
-    const steps = generate(this.session, tokenizer.createStreamDecoder({ skipSpecial: true }), {
-      promptIds: newIds, history: this.session.tokens, maxNewTokens: o.maxNewTokens,
+    const history = this.session.tokens;
+    const steps = generate(this.session, createContinuationStream(tokenizer, [...history, ...newIds]), {
+      promptIds: newIds, history, maxNewTokens: o.maxNewTokens,
       contextLength: this.opened.contextLength, sampling: o.sampling, eosIds: this.opened.eosIds,
       ignoreEos: o.ignoreEos, stop: o.stop, signal: o.signal,
     });

@@ -5,7 +5,7 @@
  * tokens/s line go to stderr (see progress.ts).
  */
 import { Command } from 'commander';
-import { generate, validateSamplingOptions } from '@phi3/model';
+import { createContinuationStream, generate, validateSamplingOptions } from '@phi3/model';
 import {
   addMaxTokensOption, addWeightPlacementOptions, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
   isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags, type WeightPlacementFlags,
@@ -42,9 +42,8 @@ export function register(program: Command): void {
 
     const session = loaded.createSession();
     const stdoutClosed = stopWhenStdoutCloses();
-    // Control tokens (<|end|>, <|assistant|>, …) are not printed, as llama-cli and HF's TextStreamer(skip_special_tokens) do.
     let last = null;
-    for await (const step of generate(session, loaded.tokenizer.createStreamDecoder({ skipSpecial: true }), {
+    for await (const step of generate(session, createContinuationStream(loaded.tokenizer, promptIds), {
       promptIds, maxNewTokens, contextLength: loaded.contextLength, sampling, eosIds: loaded.eosIds,
       ignoreEos: flags.ignoreEos, stop: flags.stop, signal: stdoutClosed,
     })) {

@@ -8,7 +8,7 @@
  * (`generate` yields to the event loop after every token), so `--parallel` trades per-request speed
  * for fairness and time to first token, not total throughput.
  */
-import { InferenceSession, generate, type GenerationStats, type SamplingOptions } from '@phi3/model';
+import { InferenceSession, createContinuationStream, generate, type GenerationStats, type SamplingOptions } from '@phi3/model';
 import type { OpenedModel } from '../load-model.ts';
 import { SlotPool } from './queue.ts';
 
@@ -88,7 +88,7 @@ export class Engine {
     const { contextLength } = this.options;
     try {
       let last: GenerationStats | null = null;
-      for await (const step of generate(session, tokenizer.createStreamDecoder(), {
+      for await (const step of generate(session, createContinuationStream(tokenizer, job.promptIds), {
         promptIds: job.promptIds, maxNewTokens: job.maxTokens ?? contextLength, contextLength,
         sampling: job.sampling, eosIds, stop: job.stop, ignoreEos: job.ignoreEos, signal,
       })) {

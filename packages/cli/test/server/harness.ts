@@ -4,7 +4,7 @@
  * running the command's own code path in-process (openModel → encodePrompt → generate).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_SAMPLING, generate } from '@phi3/model';
+import { DEFAULT_SAMPLING, createContinuationStream, generate } from '@phi3/model';
 import { encodePrompt, openModel, type OpenedModel } from '../../src/load-model.ts';
 import { MAIN, TSX } from '../helpers/run-cli.ts';
 
@@ -76,7 +76,7 @@ export async function referenceGeneration(format: 'chat' | 'raw', prompt: string
   const promptIds = encodePrompt(model, prompt, format === 'chat' ? { chat: true } : { raw: true });
   let text = '';
   let stats = null;
-  for await (const step of generate(model.createSession(), model.tokenizer.createStreamDecoder(), {
+  for await (const step of generate(model.createSession(), createContinuationStream(model.tokenizer, promptIds), {
     promptIds, maxNewTokens: s.maxTokens, contextLength: model.contextLength, eosIds: model.eosIds, stop: s.stop,
     sampling: { ...DEFAULT_SAMPLING, temperature: s.temperature, topP: s.topP, seed: s.seed },
   })) {

@@ -10,6 +10,7 @@
  * `stopReason: 'context'` (llama-cli's "context full, stopping generation").
  */
 import { ContextLengthError, InvalidArgumentError } from '../errors.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 import { createSampler, type SamplingOptions } from './sampling.ts';
 import { createStopStringFilter } from './stopping.ts';
 
@@ -28,6 +29,21 @@ export interface TextStream {
   push(token: number): string;
   /** Whatever is still pending at the end. */
   flush(): string;
+}
+
+/**
+ * The text stream for tokens generated after `shownIds` (the prompt, plus in chat the earlier turns):
+ * it prints decode(shown + generated) − decode(shown), so a first generated `▁not` after
+ * "ROMEO: I will" prints " not". Control tokens (`<|end|>`, `<|assistant|>`, …) are not printed.
+ * This is what llama.cpp prints (token_to_piece keeps the ▁ space), what HF's text-generation
+ * pipeline returns with return_full_text=False (it slices decode(all) after decode(prompt)) and what
+ * vLLM's incremental detokenizer emits. HF's TextStreamer(skip_prompt=True) decodes the new ids
+ * alone, so its SentencePiece Strip decoder drops that space (transformers#22710, #28776).
+ * `phi3 generate`, `phi3 chat` and `phi3 serve` all stream through this one function.
+ * @param shownIds every id before the first generated one (history + prompt)
+ */
+export function createContinuationStream(tokenizer: Pick<Tokenizer, 'createStreamDecoder'>, shownIds: readonly number[]): TextStream {
+  return tokenizer.createStreamDecoder({ skipSpecial: true, prefix: shownIds });
 }
 
 /** Why generation ended. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { generate, type GenerateRequest, type GenerationStep, type LogitsSession, type TextStream } from '../../src/generate/generate.ts';
+import { createContinuationStream, generate, type GenerateRequest, type GenerationStep, type LogitsSession, type TextStream } from '../../src/generate/generate.ts';
 import { DEFAULT_SAMPLING } from '../../src/generate/sampling.ts';
 import { ContextLengthError, InvalidArgumentError } from '../../src/errors.ts';
 
@@ -145,6 +145,19 @@ describe('generate on the Shakespeare model (real weights, tokenizer and session
     expect(steps.map((s) => s.token)).toEqual(expected_ids);
     expect(textOf(steps)).toBe(tokenizer.decode(expected_ids));
     expect(steps.at(-1)!.stats).toMatchObject({ promptTokens: prompt_ids.length, generatedTokens: expected_ids.length, stopReason: 'length' });
+  });
+
+  test('createContinuationStream prints decode(prompt + generated) − decode(prompt): a first ▁word keeps its space', async () => {
+    const promptIds = tokenizer.encode('ROMEO: I will', { addBos: true });
+    const generated = [...tokenizer.encode('not, I will'), tokenizer.eosId]; // ▁not , ▁I ▁will, then a control token
+    const stream = createContinuationStream(tokenizer, promptIds);
+    expect(generated.map((id) => stream.push(id)).join('') + stream.flush()).toBe(' not, I will');
+    // In chat the shown ids end with control tokens: still the continuation of the visible text.
+    const chatIds = tokenizer.encode('<|user|>\nHi<|end|>\n<|assistant|>\n');
+    const reply = createContinuationStream(tokenizer, chatIds);
+    const replyIds = tokenizer.encode('Hello');
+    const expected = tokenizer.decode([...chatIds, ...replyIds], { skipSpecial: true }).slice(tokenizer.decode(chatIds, { skipSpecial: true }).length);
+    expect(replyIds.map((id) => reply.push(id)).join('') + reply.flush()).toBe(expected);
   });
 
   test('sampling with a seed is reproducible through the whole stack', async () => {
