@@ -14,6 +14,8 @@ interface Options {
   originalMax?: number;
   slidingWindow?: number | null;
   experts?: number;
+  /** router_jitter_noise (sparsemixer threshold 2×this) */
+  jitter?: number;
 }
 
 const V = 48, D = 32, H = 4, HKV = 2, F = 24, L = 2, MAX_POS = 64;
@@ -29,7 +31,7 @@ function rawConfig(o: Options): Record<string, unknown> {
       type: 'longrope', short_factor: factors(1.2), long_factor: factors(12), short_mscale: 1.1, long_mscale: 1.3,
       original_max_position_embeddings: o.originalMax,
     },
-    sliding_window: o.slidingWindow ?? null, rms_norm_eps: 1e-5, rope_theta: 10000, router_jitter_noise: 0.01,
+    sliding_window: o.slidingWindow ?? null, rms_norm_eps: 1e-5, rope_theta: 10000, router_jitter_noise: o.jitter ?? 0.01,
     attention_bias: true, lm_head_bias: true, tie_word_embeddings: false,
   };
 }
@@ -84,11 +86,11 @@ function fullForwardLast(model: Model, tokens: number[]): Float32Array {
 
 describe('random phimoe model', () => {
   test.prop(
-    [fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 2, max: 20 }), fc.integer({ min: 1, max: 19 }), fc.constantFrom(null, 3, 7)],
+    [fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 2, max: 20 }), fc.integer({ min: 1, max: 19 }), fc.constantFrom(null, 3, 7), fc.integer({ min: 2, max: 6 }), fc.constantFrom(0, 0.01, 0.3)],
     { seed: 42, numRuns: 12 },
-  )('prefill then token-by-token decode equals one full forward (no LongRoPE switch; sliding window)', (seed, n, split, window) => {
+  )('prefill then token-by-token decode equals one full forward (no LongRoPE switch; sliding window; 2–6 experts; jitter)', (seed, n, split, window, experts, jitter) => {
     fc.pre(split < n);
-    const model = randomModel({ seed, slidingWindow: window });
+    const model = randomModel({ seed, slidingWindow: window, experts, jitter });
     const tokens = randomTokens(n, seed + 1);
     const full = model.forward(tokens, model.createCache(n), { allLogits: true }); // [n, V]
     const cache = model.createCache(n);
