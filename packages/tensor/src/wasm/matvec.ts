@@ -1,7 +1,7 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
 // memory): decode (T < 4) runs the matvec kernels token by token; prefill of Q8_0/Q4_0 runs the
 // 4-token matmul tile over chunks of TOKEN_CHUNK tokens. Dense f32 prefill stays with the TS
-// register-tiled kernel. With worker threads, rows are split into equal slices of whole 4-row groups.
+// register-tiled kernel. With worker threads, rows are split into equal slices of whole 8-row groups.
 import type { WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
@@ -73,9 +73,9 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     run(...argsFor(0, rows));
     return;
   }
-  // equal slices of whole 4-row groups; the main thread takes the first, workers the rest
+  // equal slices of whole 8-row groups (the matvec passes take 8 or 4 rows); the main thread takes the first, workers the rest
   const { pool, index } = parallel;
-  const slice = Math.ceil(rows / (pool.helpers + 1) / 4) * 4;
+  const slice = Math.ceil(rows / (pool.helpers + 1) / 8) * 8;
   const started: number[] = [];
   for (let i = 0; i < pool.helpers; i++) {
     const r0 = slice * (i + 1);

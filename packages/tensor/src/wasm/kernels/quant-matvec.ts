@@ -2,7 +2,8 @@
 //   y[r] = Σ_b d_w[r, b] · d_x[b] · (Σ_j q_w[r, 32b + j] · q_x[32b + j])
 // The inner Σ is an exact integer dot (`i32x4.dot_i16x8_s` of int8/int4 weight codes widened to
 // i16 against the int16 activation codes of quantize-x.ts); the f32 scales multiply once per block.
-// Four rows per pass share each load of the activation codes; a one-row pass takes the rest.
+// R rows per pass (CodeLayout.rowsPerPass) share each load of the activation codes; a one-row pass
+// takes the rest.
 import type { FunctionSource } from '../assembler.ts';
 import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
 import { f16ToF32, horizontalSum } from './snippets.ts';
@@ -94,13 +95,14 @@ function advance(R: number): string {
 }
 
 function quantMatvec(layout: CodeLayout): FunctionSource {
+  const R = layout.rowsPerPass;
+  const perRow = (prefix: string, type: 'i32' | 'v128') => [...Array(R).keys()].map((i) => [`${prefix}${i}`, type] as const);
   return {
     name: `${layout.name}_matvec`,
     params: [['$w', 'i32'], ['$rows', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32']],
     locals: [
       ['$rowBytes', 'i32'], ['$b', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$dx', 'f32'],
-      ['$p0', 'i32'], ['$p1', 'i32'], ['$p2', 'i32'], ['$p3', 'i32'],
-      ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'],
+      ...perRow('$p', 'i32'), ...perRow('$acc', 'v128'),
       ['$xv0', 'v128'], ['$xv1', 'v128'], ['$xv2', 'v128'], ['$xv3', 'v128'],
       ['$packed', 'v128'], ['$half', 'v128'], ['$lowNibble', 'v128'], ['$eight', 'v128'],
     ],
@@ -115,20 +117,20 @@ function quantMatvec(layout: CodeLayout): FunctionSource {
   i32.const 8
   i8x16.splat
   local.set $eight
-  block $fourDone
-    loop $four                         ;; four rows per pass
+  block $passDone
+    loop $pass                         ;; R rows per pass
       local.get $rows
-      i32.const 4
+      i32.const ${R}
       i32.lt_u
-      br_if $fourDone
-      ${rowPointers(4)}
-      ${rowsPass(4, layout)}
-      ${advance(4)}
-      br $four
+      br_if $passDone
+      ${rowPointers(R)}
+      ${rowsPass(R, layout)}
+      ${advance(R)}
+      br $pass
     end
   end
   block $oneDone
-    loop $one                          ;; the last rows % 4, one per pass
+    loop $one                          ;; the last rows % R, one per pass
       local.get $rows
       i32.eqz
       br_if $oneDone
