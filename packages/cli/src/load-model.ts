@@ -3,17 +3,19 @@
  * `-m`) with a progress bar, its tokenizer, EOS ids and prompt encoding (raw or through the chat
  * template).
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  ConfigError, InferenceSession, buildModel, collectEosIds, isGgufFile, loadTokenizer, openGgufCheckpoint,
-  openSafetensorsFolder, placeWeights, quantizeWeights, readModelConfig, resolveKernels, renderChat, type ChatMessage, type GenerationStats, type Model, type ModelConfig,
-  type Tokenizer, type WeightSource,
+  InferenceSession, buildPlacedModel as buildModelWith, collectEosIds, loadModel, loadTokenizer, resolveKernels, renderChat,
+  type ChatMessage, type GenerationStats, type Model, type ModelConfig, type PlacedModelOptions, type Tokenizer, type WeightSource,
 } from '@phi3/model';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_USES_CHAT_TEMPLATE } from './default-model.ts';
 import { UsageError } from './run-main.ts';
-import { createProgressBar, type ProgressBar, type StatusOutput } from './progress.ts';
+import { createProgressBar, type StatusOutput } from './progress.ts';
 import type { WeightPlacementFlags } from './options.ts';
+
+// bench.ts opens checkpoints through here (the library's own function, one dispatch for every caller).
+export { openCheckpoint } from '@phi3/model';
 
 /** A model ready to generate with. */
 export interface OpenedModel {
@@ -39,11 +41,10 @@ const REFERENCE_PLACEMENT: WeightPlacementFlags = { dtype: 'f32', kernels: 'ts',
  */
 export function openModel(path: string | undefined, status: StatusOutput, placement: WeightPlacementFlags = REFERENCE_PLACEMENT): OpenedModel {
   const dir = path ?? DEFAULT_MODEL_DIR;
-  resolveKernels(placement.kernels); // a bad choice fails before loading
+  const options = placedModelOptions(placement); // a bad choice fails before loading
   const started = performance.now();
   const bar = createProgressBar(status, `loading ${basename(dir)}`);
-  const { config, weights } = openCheckpoint(dir);
-  const model = buildPlacedModel(config, reportingReads(weights, bar), placement);
+  const model = loadModel(dir, { ...options, onProgress: (reads, total) => bar.update(reads, total) });
   const tokenizer = loadTokenizer(dir);
   const seconds = (performance.now() - started) / 1000;
   bar.done(`loaded ${basename(dir)} (${model.config.kind}, ${model.config.nLayers} layers, ${formatCount(countParameters(model.weights))} parameters) in ${seconds.toFixed(2)} s`);
@@ -58,13 +59,14 @@ export function openModel(path: string | undefined, status: StatusOutput, placem
   };
 }
 
-/**
- * Wires a model whose matrices are quantized to `--dtype` and placed where `--kernels` reads them
- * (wasm memory or ordinary arrays), with `-t` threads per decode matvec.
- */
+/** `--dtype`, `--kernels` (auto resolved), `-t` as the library's placement options. */
+function placedModelOptions(placement: WeightPlacementFlags): PlacedModelOptions {
+  return { dtype: placement.dtype, kernels: resolveKernels(placement.kernels), threads: placement.threads };
+}
+
+/** `buildPlacedModel` with the command's `--dtype`, `--kernels`, `-t` flags (bench wires random or opened weights). */
 export function buildPlacedModel(config: ModelConfig, weights: WeightSource, placement: WeightPlacementFlags): Model {
-  const kernels = resolveKernels(placement.kernels);
-  return buildModel(config, placeWeights(quantizeWeights(weights, placement.dtype), kernels, { threads: placement.threads }));
+  return buildModelWith(config, weights, placedModelOptions(placement));
 }
 
 /** True for the embedded default model, whether reached by default or by `-m` with any spelling of its path. */
@@ -74,43 +76,6 @@ function isDefaultModel(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A checkpoint opened without reading tensor data: its config and lazy weights. */
-export interface Checkpoint {
-  readonly format: 'safetensors' | 'gguf';
-  readonly config: ModelConfig;
-  readonly weights: WeightSource;
-}
-
-/**
- * Opens an HF folder or a GGUF file the way `loadModel` does, but stops before wiring the model, so
- * `inspect` can list tensors and the loader can watch tensor reads.
- * @throws ConfigError for a missing path or a file that is not GGUF; loader errors otherwise
- */
-export function openCheckpoint(path: string): Checkpoint {
-  if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
-  if (isGgufFile(path)) return { format: 'gguf', ...openGgufCheckpoint(path) };
-  if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors) or a GGUF file`);
-  const { config } = readModelConfig(path);
-  return { format: 'safetensors', config, weights: openSafetensorsFolder(path) };
-}
-
-
-/** Wraps a WeightSource so every tensor read advances `bar` (reads / tensors in the checkpoint). */
-function reportingReads(source: WeightSource, bar: ProgressBar): WeightSource {
-  const total = source.names().length;
-  let reads = 0;
-  const tick = (): void => bar.update(++reads, total);
-  return {
-    description: source.description,
-    names: () => source.names(),
-    has: (name) => source.has(name),
-    info: (name) => source.info(name),
-    getF32: (name) => { const t = source.getF32(name); tick(); return t; },
-    getMatrix: (name) => { const m = source.getMatrix(name); tick(); return m; },
-    close: () => source.close(),
-  };
 }
 
 /** Σ ∏shape over every tensor of the checkpoint (a tied head is stored, and counted, once). */

@@ -1,6 +1,6 @@
 /**
- * Loading: a Hugging Face model folder (config.json + safetensors) → a ready Model. The GGUF loader
- * builds its config from metadata and calls `buildModel` with its own WeightSource.
+ * Loading: a Hugging Face model folder (config.json + safetensors) or a GGUF file → a ready Model.
+ * One path for every caller: open (config + lazy weights) → quantize/place the matrices → wire.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +9,10 @@ import { forwardDecoder, type DecoderVariant, type ForwardOptions } from './deco
 import { ConfigError } from './errors.ts';
 import { KvCache } from './layers/kv-cache.ts';
 import { variantForKind, variantForModelType, type VariantModule } from './variants/registry.ts';
-import { openSafetensorsFolder, type SafetensorsOptions, type WeightSource } from './weights/source.ts';
+import { openSafetensorsFolder, reportReads, type SafetensorsOptions, type WeightSource } from './weights/source.ts';
 import { isGgufFile, openGgufCheckpoint } from './weights/gguf-model.ts';
-import { placeWeights, type Kernels } from './weights/kernels.ts';
+import { placeWeights, type Kernels, type PlacementOptions } from './weights/kernels.ts';
+import { quantizeWeights } from './weights/quantize.ts';
 
 /** A loaded model: config, wired decoder and the weight source it was read from. */
 export interface Model {
@@ -46,24 +47,53 @@ export function readModelConfig(dir: string): { config: ModelConfig; variant: Va
   return { config: variant.parseConfig(reader), variant };
 }
 
-/** How to load a model (safetensors options; GGUF weights always stay in their stored format). */
-export interface LoadOptions extends SafetensorsOptions {
-  /** Which matvec kernels run the weights (weights/kernels.ts); default 'ts', the reference. */
-  readonly kernels?: Kernels;
-  /** Threads per decode matvec with the wasm kernels (default 1). */
-  readonly threads?: number;
+/** A checkpoint opened without reading tensor data: its normalized config and lazy weights. */
+export interface Checkpoint {
+  readonly format: 'safetensors' | 'gguf';
+  readonly config: ModelConfig;
+  readonly weights: WeightSource;
 }
 
-/** Loads a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF file. */
-export function loadModel(path: string, options: LoadOptions = {}): Model {
+/**
+ * Opens a Hugging Face model folder (config.json and model.safetensors, single or sharded) or a GGUF
+ * file, reading only headers: `loadModel` wires it, `phi3 inspect` lists its tensors.
+ * @throws ConfigError for a missing path or a file that is not GGUF; loader errors otherwise
+ */
+export function openCheckpoint(path: string, options: SafetensorsOptions = {}): Checkpoint {
   if (!existsSync(path)) throw new ConfigError(`${path}: no such file or directory`);
-  if (isGgufFile(path)) {
-    const { config, weights } = openGgufCheckpoint(path); // a llama.cpp GGUF file (weights/gguf-model.ts)
-    return buildModel(config, placeWeights(weights, options.kernels ?? 'ts', options));
-  }
-  if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors)`);
+  // a llama.cpp GGUF file: config from its metadata (weights/gguf-model.ts)
+  if (isGgufFile(path)) return { format: 'gguf', ...openGgufCheckpoint(path) };
+  if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: expected a model folder (config.json + *.safetensors) or a GGUF file`);
   const { config } = readModelConfig(path);
-  return buildModel(config, placeWeights(openSafetensorsFolder(path, options), options.kernels ?? 'ts', options));
+  return { format: 'safetensors', config, weights: openSafetensorsFolder(path, options) };
+}
+
+/** How a model's matrices are stored and multiplied once read. */
+export interface PlacedModelOptions extends PlacementOptions {
+  /** Store f32 matrices as this type ('f32' default = as read; 'q8_0', 'q4_0', … quantize in memory). */
+  readonly dtype?: string;
+  /** Which matvec kernels run the weights (weights/kernels.ts); default 'ts', the reference. */
+  readonly kernels?: Kernels;
+  /** Called after every tensor read while the model is wired: reads so far, tensors in the checkpoint. */
+  readonly onProgress?: (reads: number, total: number) => void;
+}
+
+/** How to load a model: safetensors options, then how the matrices are stored and multiplied. */
+export interface LoadOptions extends SafetensorsOptions, PlacedModelOptions {}
+
+/** Loads a Hugging Face model folder or a GGUF file (see `openCheckpoint`) into a ready Model. */
+export function loadModel(path: string, options: LoadOptions = {}): Model {
+  const { config, weights } = openCheckpoint(path, options);
+  return buildPlacedModel(config, weights, options);
+}
+
+/**
+ * Wires a model whose matrices are quantized to `options.dtype` and placed where `options.kernels`
+ * reads them (wasm memory or ordinary arrays), reporting reads to `options.onProgress`.
+ */
+export function buildPlacedModel(config: ModelConfig, weights: WeightSource, options: PlacedModelOptions = {}): Model {
+  const watched = options.onProgress ? reportReads(weights, options.onProgress) : weights;
+  return buildModel(config, placeWeights(quantizeWeights(watched, options.dtype ?? 'f32'), options.kernels ?? 'ts', options));
 }
 
 /** Wires a model from a normalized config and any weight source (closes the source on failure). */

@@ -4,9 +4,9 @@
  * group, tokenizer, context length and LongRoPE's original length.
  */
 import { Command, Option } from 'commander';
-import { loadTokenizer, type ModelConfig, type WeightSource } from '@phi3/model';
+import { loadTokenizer, openCheckpoint, type ModelConfig, type WeightSource } from '@phi3/model';
 import { oneLineErrors } from '../options.ts';
-import { countParameters, formatCount, openCheckpoint } from '../load-model.ts';
+import { countParameters, formatCount } from '../load-model.ts';
 
 /** Tensors that differ only in their layer index, e.g. `model.layers.*.self_attn.qkv_proj.weight`. */
 export interface TensorGroup {

@@ -59,6 +59,25 @@ export function assertTensorShape(src: WeightSource, name: string, shape: readon
   }
 }
 
+/**
+ * Wraps `source` so `onRead(reads, total)` runs after every tensor read (a progress bar while a
+ * model is wired); `total` is the number of tensors in the checkpoint.
+ */
+export function reportReads(source: WeightSource, onRead: (reads: number, total: number) => void): WeightSource {
+  const total = source.names().length;
+  let reads = 0;
+  const tick = (): void => onRead(++reads, total);
+  return {
+    description: source.description,
+    names: () => source.names(),
+    has: (name) => source.has(name),
+    info: (name) => source.info(name),
+    getF32: (name) => { const t = source.getF32(name); tick(); return t; },
+    getMatrix: (name) => { const m = source.getMatrix(name); tick(); return m; },
+    close: () => source.close(),
+  };
+}
+
 /** How safetensors weights are held in memory. */
 export interface SafetensorsOptions {
   /**
