@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .description('convert a Hugging Face Phi-3 / Phi-3.5-MoE folder (config.json + *.safetensors [+ tokenizer.json]) to GGUF for llama.cpp')
     .argument('<model_dir>', 'Hugging Face model folder')
     .requiredOption('-o, --output <file>', 'GGUF file to write')
-    .addOption(new Option('--quantize <type>', 'type of the 2-D weights (norms stay f32)').choices(GGUF_OUT_TYPES).default('f16'))
+    .addOption(new Option('--quantize <type>', 'type of the 2-D weights (norms and MoE routers stay f32; with q4_0 the output head is q8_0, as llama-quantize keeps it higher)').choices(GGUF_OUT_TYPES).default('f16'))
     .option('-f, --force', 'overwrite the output file if it exists')
     .action((dir: string, flags: ConvertFlags) => {
       if (existsSync(flags.output) && !flags.force) throw new UsageError(`${flags.output} exists (use --force to overwrite)`);

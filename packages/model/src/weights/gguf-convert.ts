@@ -12,7 +12,7 @@ import { writeGguf } from './gguf-writer.ts';
 import { openSafetensorsFolder } from './source.ts';
 
 export interface ConvertOptions {
-  /** Tensor type of the 2-D weights (norms and rope factors stay F32). */
+  /** Tensor type of the 2-D weights (norms, rope factors and MoE routers stay F32; a q4_0 head is Q8_0: `weightFormat`). */
   readonly outType: GgufOutType;
   /** Called after each tensor is written: (index, total, GGUF name). */
   readonly onTensor?: (index: number, total: number, name: string) => void;

@@ -11,6 +11,8 @@ import { longRopeAttentionFactor } from '../layers/longrope.ts';
 import type { PhimoeConfig } from '../variants/phimoe-config.ts';
 import { PHIMOE_LONG_MSCALE, PHIMOE_MSCALE_ORIGINAL_MAX, PHIMOE_ROUTER_JITTER, PHIMOE_SHORT_MSCALE } from './gguf-config.ts';
 import { ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT, phi3TensorNames, phimoeTensorNames } from './gguf-names.ts';
+import { LM_HEAD } from './names.ts';
+import { weightFormat } from './quantize.ts';
 import { GgmlType } from './gguf-types.ts';
 import { kv, type GgufTensorToWrite, type GgufTypedValue } from './gguf-writer.ts';
 import type { WeightSource } from './source.ts';
@@ -91,20 +93,20 @@ export function ggufModelMetadata(c: GgufExportConfig, name: string, outType: Gg
 }
 
 /**
- * ggml type a tensor is written in. 1-D tensors (norms, biases, factors) and MoE routers stay F32, as
- * llama.cpp keeps them (convert_hf_to_gguf.py forces FFN_GATE_INP to F32; llama-quantize skips
- * ffn_gate_inp): routing decisions are discrete, and a quantized router flips them.
+ * ggml type a tensor is written in: 1-D tensors (norms, biases, factors) stay F32; 2-D weights get
+ * `weightFormat`'s choice (F32 MoE routers as convert_hf_to_gguf.py forces FFN_GATE_INP, a Q8_0 head for
+ * q4_0 as llama-quantize keeps it higher), shared with the in-memory `--dtype` path.
+ * @param hfName the HF tensor (for stacked experts, any one expert)
  */
-function tensorType(shape: readonly number[], outType: GgufOutType, ggufName: string): { ggml: number; format: QuantFormatName | 'f32' } {
-  if (shape.length < 2 || outType === 'f32' || ggufName.endsWith('.ffn_gate_inp.weight')) return { ggml: GgmlType.F32, format: 'f32' };
+function tensorType(shape: readonly number[], outType: GgufOutType, hfName: string, hasLmHead: boolean): { ggml: number; format: QuantFormatName | 'f32' } {
+  const format = shape.length < 2 ? 'f32' : weightFormat(hfName, outType, hasLmHead);
   // Rows that do not fill whole 32-blocks cannot be Q8_0/Q4_0; llama.cpp's converter falls back to F16.
-  if ((outType === 'q8_0' || outType === 'q4_0') && shape[shape.length - 1] % 32 !== 0) return { ggml: GgmlType.F16, format: 'f16' };
-  return { ggml: OUT_TYPES[outType].ggml, format: outType };
+  if ((format === 'q8_0' || format === 'q4_0') && shape[shape.length - 1] % 32 !== 0) return { ggml: GgmlType.F16, format: 'f16' };
+  return { ggml: OUT_TYPES[format].ggml, format };
 }
 
-/** Encodes f32 rows of `shape` ([..., cols]) in the format chosen by `tensorType`. */
-function encode(f32: Float32Array, shape: readonly number[], outType: GgufOutType, ggufName: string): Uint8Array {
-  const { format } = tensorType(shape, outType, ggufName);
+/** Encodes f32 rows of `shape` ([..., cols]) in `format`. */
+function encode(f32: Float32Array, shape: readonly number[], format: QuantFormatName | 'f32'): Uint8Array {
   if (format === 'f32') return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
   const cols = shape[shape.length - 1];
   return quantizeMatrix(denseMatrix(f32, f32.length / cols, cols), format).data;
@@ -122,13 +124,14 @@ export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outT
   const tensors: GgufTensorToWrite[] = [];
   const stacks = new Map<string, string[]>(); // GGUF name → HF names of its experts, in order
   const mapped = new Set<string>();
+  const hasLmHead = source.has(`${LM_HEAD}.weight`);
   for (const { hf, gguf, expert } of names) {
     if (!source.has(hf)) continue; // lm_head is absent when tied; biases when the model has none
     mapped.add(hf);
     if (expert === undefined) {
       const shape = source.info(hf).shape;
-      const { ggml } = tensorType(shape, outType, gguf);
-      tensors.push({ name: gguf, ne: [...shape].reverse(), type: ggml, data: () => encode(source.getF32(hf), shape, outType, gguf) });
+      const { ggml, format } = tensorType(shape, outType, hf, hasLmHead);
+      tensors.push({ name: gguf, ne: [...shape].reverse(), type: ggml, data: () => encode(source.getF32(hf), shape, format) });
     } else if (stacks.has(gguf)) {
       stacks.get(gguf)!.push(hf);
     } else {
@@ -138,11 +141,12 @@ export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outT
   for (const [gguf, experts] of stacks) {
     const shape = source.info(experts[0]).shape; // [rows, cols] of one expert
     const stacked = [experts.length, ...shape];
+    const { ggml, format } = tensorType(shape, outType, experts[0], hasLmHead);
     tensors.push({
       name: gguf,
       ne: [...stacked].reverse(), // GGUF lists dimensions innermost first: [cols, rows, E]
-      type: tensorType(shape, outType, gguf).ggml,
-      data: () => concatBytes(experts.map((hf) => encode(source.getF32(hf), shape, outType, gguf))),
+      type: ggml,
+      data: () => concatBytes(experts.map((hf) => encode(source.getF32(hf), shape, format))),
     });
   }
   // Rotary inv_freq buffers (older checkpoints) are recomputed from the config; llama.cpp skips them too.
@@ -150,7 +154,7 @@ export function ggufModelTensors(c: GgufExportConfig, source: WeightSource, outT
   if (unmapped.length > 0) throw new UnsupportedModelError(`${source.description}: tensor "${unmapped[0]}" has no GGUF counterpart for ${c.kind}`);
   if (c.ropeScaling !== null) {
     for (const [name, factors] of [[ROPE_FACTORS_LONG, c.ropeScaling.longFactor], [ROPE_FACTORS_SHORT, c.ropeScaling.shortFactor]] as const) {
-      tensors.push({ name, ne: [factors.length], type: GgmlType.F32, data: () => encode(Float32Array.from(factors), [factors.length], outType, name) });
+      tensors.push({ name, ne: [factors.length], type: GgmlType.F32, data: () => encode(Float32Array.from(factors), [factors.length], 'f32') });
     }
   }
   return tensors;

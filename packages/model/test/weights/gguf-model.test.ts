@@ -11,6 +11,7 @@ import { openSafetensorsFolder } from '../../src/weights/source.ts';
 import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
 import { ggufModelMetadata, ggufModelTensors, type GgufExportConfig, type GgufOutType } from '../../src/weights/gguf-export.ts';
 import { writeGguf } from '../../src/weights/gguf-writer.ts';
+import { readGgufMetadata } from '../../src/weights/gguf.ts';
 import { quantizeWeights } from '../../src/weights/quantize.ts';
 import { readF32File, readReference } from '../../src/verify/reference.ts';
 import { dequantizeMatrix } from '@phi3/tensor';
@@ -170,7 +171,32 @@ describe.each(FIXTURES)('%s as GGUF', (name) => {
     );
     expect(err).toBeLessThan(amplificationBound(config.kind) * estimate);
     if (dtype === 'q8_0') expect(argmax).toBeGreaterThanOrEqual(0.75);
+    // The output head stays Q8_0 in a q4_0 file (llama-quantize keeps output.weight higher; weightFormat):
+    // output.weight, or token_embd when it doubles as the head (tied); token_embd is Q4_0 otherwise.
+    const types = new Map(readGgufMetadata(convertFixture(dir, dtype)).tensors.map((t) => [t.name, t.typeName]));
+    const tied = !types.has('output.weight');
+    expect(types.get(tied ? 'token_embd.weight' : 'output.weight')).toBe('Q8_0');
+    if (!tied) expect(types.get('token_embd.weight')).toBe(dtype.toUpperCase());
+    expect(types.get('blk.0.ffn_down.weight') ?? types.get('blk.0.ffn_down_exps.weight')).toBe(dtype.toUpperCase());
     model.close();
     inMemory.close();
+  });
+});
+
+// The 32064-token vocabulary fixture is too large for the quantized sweeps above; its F32 file must
+// still reproduce the safetensors path exactly and pass `verify --weights`.
+describe('phi3-fullvocab-tiny as GGUF', () => {
+  it('F32: logits identical to the safetensors path, and `verify --weights` passes', async () => {
+    const dir = join(ROOT, 'fixtures', 'phi3-fullvocab-tiny');
+    const path = convertFixture(dir, 'f32');
+    const model = loadGguf(path);
+    const folder = loadModel(dir);
+    expect(model.config).toEqual(folder.config);
+    expect(maxAbsDiff(caseLogits(model, dir), caseLogits(folder, dir))).toBe(0);
+    model.close();
+    folder.close();
+    const report = await verifyFixture(dir, { weights: path });
+    expect(report.ok).toBe(true);
+    expect(report.generate.every((g) => g.match)).toBe(true);
   });
 });
