@@ -5,7 +5,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { kernelModule } from '../wasm/kernels.ts';
 import {
-  ARG0, DONE, FN, KERNEL_NAMES, MAX_ARGS, OP, OP_ADD_REGION, OP_CALL, OP_EXIT, REGION, SEQ, SLOT_INTS, type ParallelKernel,
+  ARG0, DONE, FAILED, FN, KERNEL_NAMES, MAX_ARGS, OP, OP_ADD_REGION, OP_CALL, OP_EXIT, REGION, SEQ, SLOT_INTS, type ParallelKernel,
 } from './protocol.ts';
 
 export class MatvecPool {
@@ -57,14 +57,15 @@ export class MatvecPool {
     this.calls += 1;
   }
 
-  /** Blocks until worker `i` has finished its last job. */
+  /** Blocks until worker `i` has finished its last job; throws if that job failed in the worker. */
   wait(i: number): void {
     const doneIndex = i * SLOT_INTS + DONE;
     for (;;) {
       const done = Atomics.load(this.control, doneIndex);
-      if (done === this.seq[i]) return;
+      if (done === this.seq[i]) break;
       Atomics.wait(this.control, doneIndex, done);
     }
+    if (this.control[i * SLOT_INTS + FAILED] !== 0) throw new Error(`matvec worker ${i}: kernel call failed (wasm trap)`);
   }
 
   /** Stops the workers (pending jobs finish first). */

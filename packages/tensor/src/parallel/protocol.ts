@@ -5,6 +5,7 @@
 //   [OP]     what to do: CALL a kernel, ADD_REGION (receive a memory), EXIT
 //   [REGION] which weight memory's kernel instance to call
 //   [FN]     index into KERNEL_NAMES
+//   [FAILED] 1 when the worker's last job threw (a wasm trap): the main thread raises it
 //   [ARG0..] up to MAX_ARGS i32 kernel arguments
 export const SLOT_INTS = 16;
 export const SEQ = 0;
@@ -12,7 +13,8 @@ export const DONE = 1;
 export const OP = 2;
 export const REGION = 3;
 export const FN = 4;
-export const ARG0 = 5;
+export const FAILED = 5;
+export const ARG0 = 6;
 export const MAX_ARGS = 10;
 
 export const OP_CALL = 1;

@@ -3,7 +3,7 @@
 // control slot, run one kernel call on its slice of rows, report done. Numbers: protocol.ts.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 
-const SLOT_INTS = 16, SEQ = 0, DONE = 1, OP = 2, REGION = 3, FN = 4, ARG0 = 5;
+const SLOT_INTS = 16, SEQ = 0, DONE = 1, OP = 2, REGION = 3, FN = 4, FAILED = 5, ARG0 = 6;
 const OP_CALL = 1, OP_ADD_REGION = 2, OP_EXIT = 3;
 const KERNEL_NAMES = ['f32_matvec', 'q8_0_matvec', 'q4_0_matvec', 'q8_0_matmul', 'q4_0_matmul'];
 
@@ -16,12 +16,17 @@ for (;;) {
   seen = Atomics.load(ctrl, SEQ);
   const op = ctrl[OP];
   if (op === OP_EXIT) break;
-  if (op === OP_ADD_REGION) {
-    const { memory } = receiveMessageOnPort(port).message; // posted before the job was signalled
-    kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports);
-  } else if (op === OP_CALL) {
-    const a = ctrl.subarray(ARG0, ARG0 + 10);
-    kernels[ctrl[REGION]][KERNEL_NAMES[ctrl[FN]]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  try {
+    if (op === OP_ADD_REGION) {
+      const { memory } = receiveMessageOnPort(port).message; // posted before the job was signalled
+      kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports);
+    } else if (op === OP_CALL) {
+      const a = ctrl.subarray(ARG0, ARG0 + 10);
+      kernels[ctrl[REGION]][KERNEL_NAMES[ctrl[FN]]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+    }
+    ctrl[FAILED] = 0;
+  } catch {
+    ctrl[FAILED] = 1; // reported by the main thread's wait(); never leave it waiting forever
   }
   Atomics.store(ctrl, DONE, seen);
   Atomics.notify(ctrl, DONE);

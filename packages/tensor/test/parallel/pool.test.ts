@@ -4,7 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { denseMatrix, quantizeMatrix } from '../../src/matrix.ts';
 import { linearInto } from '../../src/ops/linear.ts';
+import { MatvecPool } from '../../src/parallel/pool.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
+import { WasmRegion } from '../../src/wasm/region.ts';
 import { PROP, randomArray } from '../helpers.ts';
 
 const one = new WasmWeightArena({ maxBytesPerMemory: 32 * 1024 * 1024 });
@@ -55,5 +57,26 @@ describe('WasmWeightArena with 2 threads', () => {
   it('rejects a thread count outside [1, 64]', () => {
     expect(() => new WasmWeightArena({ threads: 0 })).toThrow(/threads/);
     expect(() => new WasmWeightArena({ threads: 1.5 })).toThrow(/threads/);
+  });
+});
+
+describe('MatvecPool', () => {
+  it('reports a kernel that trapped in the worker instead of waiting forever, and keeps working', () => {
+    const region = new WasmRegion(16); // 1 MiB memory
+    const pool = new MatvecPool(1);
+    try {
+      pool.addMemory(region.memory);
+      pool.start(0, 0, 'f32_matvec', [0x7fff0000, 0, 1024, 1, 1]); // weights far past the memory's end
+      expect(() => pool.wait(0)).toThrow(/wasm trap/);
+      const area = region.allocate(64)!;
+      const f = new Float32Array(area.buffer, area.byteOffset, 5);
+      f.set([2, 3, 5, 7]); // W = [2, 3], x = [5, 7], y after them
+      const at = area.byteOffset;
+      pool.start(0, 0, 'f32_matvec', [at, at + 8, at + 16, 1, 2]);
+      pool.wait(0);
+      expect(f[4]).toBe(31); // 2·5 + 3·7
+    } finally {
+      pool.close();
+    }
   });
 });
