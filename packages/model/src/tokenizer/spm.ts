@@ -10,11 +10,12 @@
  *      `<0xXX>` pieces (byte_fallback); byte pieces never merge.
  */
 import { TokenizerError } from '../errors.ts';
-import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
+import { AddedTokenSplitter } from './added-tokens.ts';
+import { BaseTokenizer } from './base.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
 import { decodeSentencePiece, SentencePieceStreamDecoder } from './detokenize.ts';
-import { resolveSpecials, type TokenizerSettings } from './settings.ts';
-import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import type { TokenizerSettings } from './settings.ts';
+import type { AddedToken, DecodeOptions, StreamDecodeOptions, StreamDecoder } from './types.ts';
 import { bytePieceName, utf8Bytes } from './unicode.ts';
 
 /** A SentencePiece-BPE vocabulary, whatever file it came from. */
@@ -39,17 +40,10 @@ const CROSSES_CHUNK = /[^\u2581]\u2581/;
 const CACHE_LIMIT = 50_000;
 const CACHEABLE_CHUNK_LENGTH = 128;
 
-export class SentencePieceTokenizer implements Tokenizer {
+export class SentencePieceTokenizer extends BaseTokenizer {
   readonly kind = 'sentencepiece-bpe' as const;
   readonly vocabSize: number;
-  readonly bosId: number | undefined;
-  readonly eosId: number;
-  readonly stopIds: readonly number[];
-  readonly addBosByDefault: boolean;
-  readonly bosToken: string | undefined;
-  readonly eosToken: string;
-  readonly chatTemplate: string | undefined;
-  private readonly splitter: AddedTokenSplitter;
+  protected readonly splitter: AddedTokenSplitter;
   private readonly added = new Map<number, AddedToken>();
   private readonly addedIds = new Map<string, number>();
   private readonly byteIds: number[] = [];
@@ -58,6 +52,7 @@ export class SentencePieceTokenizer implements Tokenizer {
   private readonly chunkCache = new Map<string, readonly number[]>();
 
   constructor(private readonly model: SentencePieceModel, settings: TokenizerSettings) {
+    super(settings);
     this.vocabSize = model.vocabSize;
     for (const t of model.addedTokens) { this.added.set(t.id, t); this.addedIds.set(t.content, t.id); }
     this.splitter = new AddedTokenSplitter(model.addedTokens);
@@ -68,18 +63,7 @@ export class SentencePieceTokenizer implements Tokenizer {
       this.byteIds.push(id);
     }
     this.chunkable = !model.pieces.some((p) => p !== undefined && CROSSES_CHUNK.test(p));
-    const specials = resolveSpecials(settings, (p) => this.pieceToId(p), (m) => new TokenizerError(m));
-    this.bosId = specials.bosId;
-    this.eosId = specials.eosId;
-    this.stopIds = specials.stopIds;
-    this.addBosByDefault = settings.addBosByDefault;
-    this.bosToken = settings.bosToken;
-    this.eosToken = settings.eosToken;
-    this.chatTemplate = settings.chatTemplate;
-  }
-
-  encode(text: string, options: EncodeOptions = {}): number[] {
-    return encodeWithAddedTokens(text, options, this.splitter, this.bosId, (piece, out) => this.encodeTextPiece(piece, out));
+    this.resolveSpecialIds();
   }
 
   /**
@@ -89,7 +73,7 @@ export class SentencePieceTokenizer implements Tokenizer {
    * such a ▁, and merging each chunk `▁*[^▁]+` alone gives the same ids (cached, like HF's word
    * cache). `chunkable` checks that property of the vocabulary at load time.
    */
-  private encodeTextPiece(text: string, ids: number[]): void {
+  protected encodeText(text: string, ids: number[]): void {
     const normalized = SPACE_MARKER + text.replaceAll(' ', SPACE_MARKER);
     if (!this.chunkable) {
       for (const id of this.mergeWord(normalized)) ids.push(id);

@@ -7,12 +7,13 @@
  *      adjacent pair whose concatenation has the lowest rank (tiktoken src/lib.rs byte_pair_merge).
  */
 import { TokenizerError } from '../errors.ts';
-import { AddedTokenSplitter, encodeWithAddedTokens } from './added-tokens.ts';
+import { AddedTokenSplitter } from './added-tokens.ts';
+import { BaseTokenizer } from './base.ts';
 import { bpeMerge, type MergeRules } from './bpe.ts';
 import { CL100K_PATTERN } from './cl100k.ts';
 import { ByteStreamDecoder, decodeByteTokens } from './detokenize.ts';
-import { resolveSpecials, type TokenizerSettings } from './settings.ts';
-import type { AddedToken, DecodeOptions, EncodeOptions, StreamDecodeOptions, StreamDecoder, Tokenizer } from './types.ts';
+import type { TokenizerSettings } from './settings.ts';
+import type { AddedToken, DecodeOptions, StreamDecodeOptions, StreamDecoder } from './types.ts';
 import { bytePieceName, decodeUtf8Strict, isAscii, utf8Bytes } from './unicode.ts';
 
 const PIECE_CACHE_LIMIT = 50_000;
@@ -55,19 +56,12 @@ function latin1ToBytes(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }
 
-export class TiktokenTokenizer implements Tokenizer {
+export class TiktokenTokenizer extends BaseTokenizer {
   readonly kind = 'tiktoken' as const;
   readonly vocabSize: number;
-  readonly bosId: number | undefined;
-  readonly eosId: number;
-  readonly stopIds: readonly number[];
-  readonly addBosByDefault: boolean;
-  readonly bosToken: string | undefined;
-  readonly eosToken: string;
-  readonly chatTemplate: string | undefined;
   private readonly ranks = new Map<string, number>();
   private readonly rules: RankRules;
-  private readonly splitter: AddedTokenSplitter;
+  protected readonly splitter: AddedTokenSplitter;
   private readonly specialById = new Map<number, string>();
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly bytesById: (Uint8Array | undefined)[] = [];
@@ -79,6 +73,7 @@ export class TiktokenTokenizer implements Tokenizer {
    * @param specials   special-token string → id
    */
   constructor(tokenBytes: readonly string[], specials: ReadonlyMap<string, number>, settings: TokenizerSettings) {
+    super(settings);
     tokenBytes.forEach((bytes, rank) => this.ranks.set(bytes, rank));
     for (let b = 0; b < 256; b++) {
       if (!this.ranks.has(String.fromCharCode(b))) throw new TokenizerError(`rank file has no token for byte ${b}`);
@@ -95,22 +90,11 @@ export class TiktokenTokenizer implements Tokenizer {
     tokenBytes.forEach((bytes, id) => (this.bytesById[id] = latin1ToBytes(bytes)));
     for (const [id, content] of this.specialById) this.bytesById[id] = utf8Bytes(content);
     this.vocabSize = this.bytesById.length;
-    const specialsResolved = resolveSpecials(settings, (p) => this.pieceToId(p), (m) => new TokenizerError(m));
-    this.bosId = specialsResolved.bosId;
-    this.eosId = specialsResolved.eosId;
-    this.stopIds = specialsResolved.stopIds;
-    this.addBosByDefault = settings.addBosByDefault;
-    this.bosToken = settings.bosToken;
-    this.eosToken = settings.eosToken;
-    this.chatTemplate = settings.chatTemplate;
-  }
-
-  encode(text: string, options: EncodeOptions = {}): number[] {
-    return encodeWithAddedTokens(text, options, this.splitter, this.bosId, (segment, out) => this.encodeOrdinary(segment, out));
+    this.resolveSpecialIds();
   }
 
   /** Steps 2-3 for text without special tokens (tiktoken `encode_ordinary`); appends to `ids`. */
-  private encodeOrdinary(text: string, ids: number[]): void {
+  protected encodeText(text: string, ids: number[]): void {
     for (const match of text.matchAll(CL100K_PATTERN)) {
       const piece = match[0];
       // ASCII text is its own latin1 byte string; anything else goes through UTF-8 first.

@@ -1,6 +1,8 @@
 // Paths and loaders of the tokenizer fixtures (fixtures/tokenizers, see its README for provenance).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+import type { Tokenizer } from '../../src/tokenizer/index.ts';
 
 export const TOKENIZERS = fileURLToPath(new URL('../../../../fixtures/tokenizers/', import.meta.url));
 export const PHI3_DIR = `${TOKENIZERS}phi3`;
@@ -39,4 +41,25 @@ export function readJson<T>(relative: string): T {
 
 export function readCases(relative: string): TokenizerCase[] {
   return readJson<{ cases: TokenizerCase[] }>(relative).cases;
+}
+
+/**
+ * The reference-case tests every Phi-3 tokenizer path (tokenizer.json, GGUF) must pass: encode gives
+ * the reference ids, decode keeping and skipping special tokens gives the reference texts.
+ * @param tokenizer the tokenizer under test (called inside the tests, after `beforeAll` loaded it)
+ */
+export function testPhi3ReferenceCases(tokenizer: () => Tokenizer, cases: readonly TokenizerCase[]): void {
+  test('encode gives the reference ids', () => {
+    const tok = tokenizer();
+    const mismatches = cases.filter((c) => JSON.stringify(tok.encode(c.text)) !== JSON.stringify(c.ids));
+    expect(mismatches.map((c) => c.text)).toEqual([]);
+  });
+
+  test('decode (keeping and skipping special tokens) gives the reference text', () => {
+    const tok = tokenizer();
+    for (const c of cases) {
+      expect(tok.decode(c.ids), c.text).toBe(c.decoded);
+      expect(tok.decode(c.ids, { skipSpecial: true }), c.text).toBe(c.decoded_skip_special);
+    }
+  });
 }

@@ -2,7 +2,7 @@
 // (HF tokenizers' Rust core). The GGUF path has its own file (phi3-gguf.test.ts).
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.ts';
-import { PHI3_DIR, readCases } from './fixtures.ts';
+import { PHI3_DIR, readCases, testPhi3ReferenceCases } from './fixtures.ts';
 
 const cases = readCases('phi3/cases.json');
 const llamacppCases = readCases('phi3/cases-llamacpp.json');
@@ -16,17 +16,7 @@ describe.each([
   ['cases.json', cases],
   ['cases-llamacpp.json', llamacppCases],
 ])('phi3 tokenizer.json, %s', (_name, list) => {
-  test('encode gives the reference ids', () => {
-    const mismatches = list.filter((c) => JSON.stringify(tok.encode(c.text)) !== JSON.stringify(c.ids));
-    expect(mismatches.map((c) => c.text)).toEqual([]);
-  });
-
-  test('decode (keeping and skipping special tokens) gives the reference text', () => {
-    for (const c of list) {
-      expect(tok.decode(c.ids), c.text).toBe(c.decoded);
-      expect(tok.decode(c.ids, { skipSpecial: true }), c.text).toBe(c.decoded_skip_special);
-    }
-  });
+  testPhi3ReferenceCases(() => tok, list);
 
   test('specialAsText gives the reference ids_special_as_text (added-token strings as plain text)', () => {
     for (const c of list.filter((x) => x.ids_special_as_text)) {

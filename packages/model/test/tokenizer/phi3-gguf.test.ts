@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.ts';
-import { PHI3_DIR, PHI3_GGUF, readCases, readText } from './fixtures.ts';
+import { PHI3_DIR, PHI3_GGUF, readCases, readText, testPhi3ReferenceCases } from './fixtures.ts';
 
 let tok: Tokenizer;
 beforeAll(() => {
@@ -11,19 +11,7 @@ beforeAll(() => {
 });
 
 describe.each(['phi3/cases.json', 'phi3/cases-llamacpp.json'])('phi3 GGUF, %s', (file) => {
-  const list = readCases(file);
-
-  test('encode gives the reference ids', () => {
-    const mismatches = list.filter((c) => JSON.stringify(tok.encode(c.text)) !== JSON.stringify(c.ids));
-    expect(mismatches.map((c) => c.text)).toEqual([]);
-  });
-
-  test('decode (keeping and skipping special tokens) gives the reference text', () => {
-    for (const c of list) {
-      expect(tok.decode(c.ids), c.text).toBe(c.decoded);
-      expect(tok.decode(c.ids, { skipSpecial: true }), c.text).toBe(c.decoded_skip_special);
-    }
-  });
+  testPhi3ReferenceCases(() => tok, readCases(file));
 });
 
 test("reproduces llama.cpp's own vocab test (.inp inputs → .out ids, no BOS)", () => {
