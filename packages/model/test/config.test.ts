@@ -33,6 +33,7 @@ describe('parsePhi3Config', () => {
     ['a non-silu activation', { hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/],
     ['a string where a number belongs', { vocab_size: '64' }, /vocab_size must be a finite number \(got "64"\)/],
     ['a zero eps', { rms_norm_eps: 0 }, /rms_norm_eps must be a positive number/],
+    ['a partial rotary factor (Phi-4-mini style)', { partial_rotary_factor: 0.75 }, /partial_rotary_factor is 0.75; only full-head/],
   ];
   for (const [what, patch, message] of errors) {
     it(`rejects ${what} with a ConfigError naming the field`, () => {

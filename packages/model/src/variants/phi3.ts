@@ -32,6 +32,10 @@ export function parsePhi3Config(r: ConfigReader): Phi3Config {
   const base = parseDecoderConfig(r, 'phi3');
   const act = r.string('hidden_act', 'silu');
   if (act !== 'silu') throw r.error('hidden_act', `"${act}" is not supported (Phi-3 uses "silu")`);
+  // v4.47.1 rotates the whole head and ignores this key, but the checkpoints that set it (Phi-4-mini,
+  // 0.75) were trained with a partial rotation: running them with a full one would be silently wrong.
+  const partial = r.number('partial_rotary_factor', 1);
+  if (partial !== 1) throw r.error('partial_rotary_factor', `is ${partial}; only full-head rotary embeddings (1.0, every Phi-3 checkpoint) are supported`);
   return {
     ...base,
     intermediateSize: r.int('intermediate_size'),
