@@ -3,7 +3,8 @@
 // muP multipliers, gegelu limits, tied/untied heads, LongRoPE below its switch.
 import { describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { createRng, fillNormal } from '@phi3/tensor';
+import { createRng } from '@phi3/tensor';
+import { tensorMaker } from './helpers/random-tensors.ts';
 import { buildModel, ConfigReader, InferenceSession, InMemorySource, type Model } from '../src/index.ts';
 import { parsePhi3SmallConfig, type Phi3SmallConfig } from '../src/variants/phi3-small-config.ts';
 import { FLOAT32_LOWEST } from '../src/variants/phi3-small.ts';
@@ -59,13 +60,7 @@ function rawConfig(o: RandomOptions): Record<string, unknown> {
 
 /** Random weights under the real HF names (fixtures/phi3small-notes.md §4.10). */
 function randomTensors(c: Phi3SmallConfig, seed: number): Array<[string, number[], Float32Array]> {
-  const rng = createRng(seed);
-  const t = (name: string, shape: number[], std: number, mean = 0): [string, number[], Float32Array] => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    fillNormal(data, rng, std);
-    for (let i = 0; i < data.length; i++) data[i] += mean;
-    return [name, shape, data];
-  };
+  const t = tensorMaker(seed);
   const { hiddenSize: D, nHeads: H, nKvHeads: Hkv, headDim: Dh, intermediateSize: F } = c;
   const out = [t('model.embed_tokens.weight', [V, D], 1), t('model.final_layernorm.weight', [D], 0.1, 1), t('model.final_layernorm.bias', [D], 0.1)];
   if (!c.tieWordEmbeddings) out.push(t('lm_head.weight', [V, D], 0.5));

@@ -2,7 +2,8 @@
 // routing taps, and weight errors.
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { createRng, fillNormal } from '@phi3/tensor';
+import { createRng } from '@phi3/tensor';
+import { tensorMaker } from './helpers/random-tensors.ts';
 import { buildModel, ConfigReader, InferenceSession, InMemorySource, WeightsFormatError, type Model, type TapName, type WeightSource } from '../src/index.ts';
 import { routeSparsemixer } from '../src/layers/moe.ts';
 import { maxAbsDiff } from '../src/verify/compare.ts';
@@ -38,13 +39,7 @@ function rawConfig(o: Options): Record<string, unknown> {
 
 function randomTensors(raw: Record<string, unknown>, seed: number): Array<[string, number[], Float32Array]> {
   const c = parsePhimoeConfig(new ConfigReader(raw, 'random'));
-  const rng = createRng(seed);
-  const t = (name: string, shape: number[], std: number, mean = 0): [string, number[], Float32Array] => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    fillNormal(data, rng, std);
-    for (let i = 0; i < data.length; i++) data[i] += mean;
-    return [name, shape, data];
-  };
+  const t = tensorMaker(seed);
   const qDim = c.nHeads * c.headDim, kvDim = c.nKvHeads * c.headDim;
   const out = [
     t('model.embed_tokens.weight', [V, D], 1), t('model.norm.weight', [D], 0.1, 1), t('model.norm.bias', [D], 0.1),

@@ -1,6 +1,7 @@
 // Tiny random Phi-3 models built in memory (config parsed from a raw HF-style object, weights in an
 // InMemorySource), for property tests of the decoder, cache and session.
-import { createRng, fillNormal } from '@phi3/tensor';
+import { createRng } from '@phi3/tensor';
+import { tensorMaker } from './random-tensors.ts';
 import { buildModel, ConfigReader, InMemorySource, type Model } from '../../src/index.ts';
 import { parsePhi3Config } from '../../src/variants/phi3.ts';
 
@@ -46,13 +47,7 @@ export function randomPhi3RawConfig(o: RandomPhi3Options): Record<string, unknow
 /** Random weights [name, shape, data] for a raw config (HF tensor names). */
 export function randomPhi3Tensors(raw: Record<string, unknown>, seed: number): Array<[string, number[], Float32Array]> {
   const c = parsePhi3Config(new ConfigReader(raw, 'random'));
-  const rng = createRng(seed);
-  const t = (name: string, shape: number[], std: number, mean = 0): [string, number[], Float32Array] => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    fillNormal(data, rng, std);
-    for (let i = 0; i < data.length; i++) data[i] += mean;
-    return [name, shape, data];
-  };
+  const t = tensorMaker(seed);
   const { hiddenSize: D, nHeads: H, nKvHeads: Hkv, headDim: Dh, intermediateSize: F, vocabSize: V } = c;
   const out = [t('model.embed_tokens.weight', [V, D], 1), t('model.norm.weight', [D], 0.1, 1), t('lm_head.weight', [V, D], 0.3)];
   for (let l = 0; l < c.nLayers; l++) {
