@@ -1,5 +1,6 @@
 // Shared test utilities: the fast-check settings, seeded random arrays, and error measures.
 import { createRng, fillNormal } from '../src/random.ts';
+import type { BlockFormat } from '../src/quant/format.ts';
 
 /** Fixed seed so CI runs are reproducible. */
 export const PROP = { seed: 20261129, numRuns: 60 };
@@ -20,3 +21,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Unit roundoff of float32. */
 export const F32_EPS = 2 ** -24;
+
+/** One row of x [n] f32 (n a multiple of the block size) encoded in `format`'s blocks. */
+export function quantizeRow(format: BlockFormat, x: Float32Array): Uint8Array {
+  const out = new Uint8Array((x.length / format.blockSize) * format.blockBytes);
+  format.quantizeRowInto!(out, 0, x, 0, x.length);
+  return out;
+}
+
+/** The n f32 values stored in `bytes` (blocks of `format`). */
+export function dequantizeRow(format: BlockFormat, bytes: Uint8Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  format.dequantizeRowInto(out, 0, bytes, 0, n);
+  return out;
+}

@@ -2,7 +2,7 @@
 // byte j holds element j in its low nibble and element j+16 in its high nibble; value = (q − 8) · d.
 // 18 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, writeU16 } from './format.ts';
+import { type BlockFormat, largestMagnitude, readU16, writeU16 } from './format.ts';
 
 const QK = 32;
 const HALF = QK / 2;
@@ -17,15 +17,7 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
   for (let b = 0; b < n / QK; b++) {
     const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK; j++) {
-      const v = src[x0 + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = largestMagnitude(src, x0, QK);
     const d = f(max / -8);
     const id = d !== 0 ? f(1 / d) : 0;
     writeU16(out, o, f32ToF16(d));

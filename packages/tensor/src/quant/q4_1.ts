@@ -2,7 +2,7 @@
 // nibbles; byte j holds element j in its low nibble and element j+16 in its high nibble;
 // value = q · d + m. 20 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, writeU16 } from './format.ts';
+import { type BlockFormat, readU16, valueRange, writeU16 } from './format.ts';
 
 const QK = 32;
 const HALF = QK / 2;
@@ -14,12 +14,7 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
   for (let b = 0; b < n / QK; b++) {
     const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let j = 0; j < QK; j++) {
-      min = Math.min(min, src[x0 + j]);
-      max = Math.max(max, src[x0 + j]);
-    }
+    const { min, max } = valueRange(src, x0, QK);
     const d = f(f(max - min) / 15);
     const id = d !== 0 ? f(1 / d) : 0;
     writeU16(out, o, f32ToF16(d));

@@ -27,3 +27,17 @@ export function fifthBitCodes(codes: Uint8Array, qh: number, qs: Uint8Array, qsO
     codes[j + 16] = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
   }
 }
+
+/**
+ * Packs 32 five-bit codes into one block, the inverse of `fifthBitCodes` (ggml-quants.c
+ * `quantize_row_q5_0_ref`): low nibbles into the 16 bytes at qsOffset, 5th bits into the u32 at qhOffset.
+ * @param codes [32] u8, each 0..31
+ */
+export function packFifthBitCodes(out: Uint8Array, qhOffset: number, qsOffset: number, codes: Uint8Array): void {
+  let qh = 0;
+  for (let j = 0; j < 16; j++) {
+    out[qsOffset + j] = (codes[j] & 0x0f) | ((codes[16 + j] & 0x0f) << 4);
+    qh |= ((codes[j] >> 4) << j) | ((codes[16 + j] >> 4) << (j + 16));
+  }
+  writeU32(out, qhOffset, qh >>> 0);
+}

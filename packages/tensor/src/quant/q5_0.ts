@@ -2,8 +2,8 @@
 // every element (bit j for element j), then 16 bytes of low nibbles (byte j: element j low, element
 // j+16 high); value = (q − 16) · d. 22 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, writeU16 } from './format.ts';
-import { readU32, writeU32, fifthBitCodes } from './q5-bits.ts';
+import { type BlockFormat, largestMagnitude, readU16, writeU16 } from './format.ts';
+import { fifthBitCodes, packFifthBitCodes, readU32 } from './q5-bits.ts';
 
 const QK = 32;
 const HALF = QK / 2;
@@ -15,26 +15,13 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
   for (let b = 0; b < n / QK; b++) {
     const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK; j++) {
-      const v = src[x0 + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = largestMagnitude(src, x0, QK);
     const d = f(max / -16);
     const id = d !== 0 ? f(1 / d) : 0;
     writeU16(out, o, f32ToF16(d));
     const codes = new Uint8Array(QK);
     for (let j = 0; j < QK; j++) codes[j] = Math.min(31, Math.trunc(f(f(src[x0 + j] * id) + 16.5))); // C: (int8_t)(x0 + 16.5f)
-    let qh = 0;
-    for (let j = 0; j < HALF; j++) {
-      out[o + 6 + j] = (codes[j] & 0x0f) | ((codes[HALF + j] & 0x0f) << 4);
-      qh |= ((codes[j] >> 4) << j) | ((codes[HALF + j] >> 4) << (j + HALF));
-    }
-    writeU32(out, o + 2, qh >>> 0);
+    packFifthBitCodes(out, o + 2, o + 6, codes);
   }
 }
 

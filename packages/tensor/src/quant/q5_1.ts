@@ -2,8 +2,8 @@
 // bits (bit j for element j), then 16 bytes of low nibbles (byte j: element j low, element j+16
 // high); value = q · d + m. 24 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, writeU16 } from './format.ts';
-import { readU32, writeU32, fifthBitCodes } from './q5-bits.ts';
+import { type BlockFormat, readU16, valueRange, writeU16 } from './format.ts';
+import { fifthBitCodes, packFifthBitCodes, readU32 } from './q5-bits.ts';
 
 const QK = 32;
 const HALF = QK / 2;
@@ -15,12 +15,7 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
   for (let b = 0; b < n / QK; b++) {
     const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let j = 0; j < QK; j++) {
-      min = Math.min(min, src[x0 + j]);
-      max = Math.max(max, src[x0 + j]);
-    }
+    const { min, max } = valueRange(src, x0, QK);
     const d = f(f(max - min) / 31);
     const id = d !== 0 ? f(1 / d) : 0;
     writeU16(out, o, f32ToF16(d));
@@ -28,12 +23,7 @@ function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, 
     // C: (uint8_t)(x0 + 0.5f) with no clamp; (x − min)/d ≤ 31 up to rounding, so min() only guards that.
     const codes = new Uint8Array(QK);
     for (let j = 0; j < QK; j++) codes[j] = Math.min(31, Math.trunc(f(f(f(src[x0 + j] - min) * id) + 0.5)));
-    let qh = 0;
-    for (let j = 0; j < HALF; j++) {
-      out[o + 8 + j] = (codes[j] & 0x0f) | ((codes[HALF + j] & 0x0f) << 4);
-      qh |= ((codes[j] >> 4) << j) | ((codes[HALF + j] >> 4) << (j + HALF));
-    }
-    writeU32(out, o + 4, qh >>> 0);
+    packFifthBitCodes(out, o + 4, o + 8, codes);
   }
 }
 

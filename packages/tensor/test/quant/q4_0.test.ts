@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { f16ToF32, f32ToF16 } from '../../src/dtype.ts';
 import { Q4_0 } from '../../src/quant/q4_0.ts';
-import { PROP, randomArray } from '../helpers.ts';
+import { PROP, dequantizeRow, quantizeRow, randomArray } from '../helpers.ts';
 
-function quantize(x: Float32Array): Uint8Array {
-  const out = new Uint8Array((x.length / 32) * 18);
-  Q4_0.quantizeRowInto!(out, 0, x, 0, x.length);
-  return out;
-}
-
-function dequantize(bytes: Uint8Array, n: number): Float32Array {
-  const out = new Float32Array(n);
-  Q4_0.dequantizeRowInto(out, 0, bytes, 0, n);
-  return out;
-}
+const quantize = (x: Float32Array): Uint8Array => quantizeRow(Q4_0, x);
+const dequantize = (bytes: Uint8Array, n: number): Float32Array => dequantizeRow(Q4_0, bytes, n);
 
 describe('Q4_0 block layout (ggml block_q4_0: f16 d, u8 qs[16])', () => {
   it('decodes a hand-built block: low nibbles are elements 0..15, high nibbles 16..31, value (q−8)·d', () => {
