@@ -175,14 +175,24 @@ export class ConfigReader {
   }
 }
 
+/** Per-variant defaults of the shared fields, where the variant's HF config class differs from Phi-3's. */
+export interface DecoderDefaults {
+  /** num_key_value_heads when absent (Phi3Config: the head count; PhimoeConfig and Phi3SmallConfig: 8) */
+  readonly nKvHeads?: number;
+  /** bos_token_id when absent (Phi3Config: none here; PhimoeConfig 1; Phi3SmallConfig 100257) */
+  readonly bosTokenId?: number;
+  /** eos_token_id when absent (PhimoeConfig 2; Phi3SmallConfig 100257) */
+  readonly eosTokenId?: number;
+}
+
 /**
- * Parses the fields shared by the HF Phi-3-style configs (phi3, phi3_v, phimoe) and checks that the
- * head layout is consistent. Variants with other key names (phi3small) build a DecoderConfig themselves.
+ * Parses the fields every Phi-3-family config.json names alike (phi3, phi3_v, phimoe, phi3small) and
+ * checks that the head layout is consistent.
  */
-export function parseDecoderConfig<K extends ModelKind>(r: ConfigReader, kind: K): DecoderConfig & { readonly kind: K } {
+export function parseDecoderConfig<K extends ModelKind>(r: ConfigReader, kind: K, defaults: DecoderDefaults = {}): DecoderConfig & { readonly kind: K } {
   const hiddenSize = r.int('hidden_size');
   const nHeads = r.int('num_attention_heads');
-  const nKvHeads = r.int('num_key_value_heads', nHeads);
+  const nKvHeads = r.int('num_key_value_heads', defaults.nKvHeads ?? nHeads);
   if (hiddenSize % nHeads !== 0) throw r.error('num_attention_heads', `(${nHeads}) must divide hidden_size (${hiddenSize})`);
   if (nHeads % nKvHeads !== 0) throw r.error('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
   const headDim = hiddenSize / nHeads;
@@ -196,8 +206,8 @@ export function parseDecoderConfig<K extends ModelKind>(r: ConfigReader, kind: K
     nKvHeads,
     headDim,
     maxPositionEmbeddings: r.int('max_position_embeddings'),
-    bosTokenId: r.intOrNull('bos_token_id'),
-    eosTokenIds: r.tokenIds('eos_token_id'),
+    bosTokenId: r.has('bos_token_id') || defaults.bosTokenId === undefined ? r.intOrNull('bos_token_id') : defaults.bosTokenId,
+    eosTokenIds: r.has('eos_token_id') || defaults.eosTokenId === undefined ? r.tokenIds('eos_token_id') : [defaults.eosTokenId],
     padTokenId: r.intOrNull('pad_token_id'),
   };
 }

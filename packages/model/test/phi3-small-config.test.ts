@@ -83,4 +83,12 @@ describe('parsePhi3SmallConfig', () => {
     expect(parse(rest).denseAttentionEveryNLayers).toBe(2);
     expect(parse({ ...rest, dense_attention_every_n_layers: null }).denseAttentionEveryNLayers).toBe(0);
   });
+
+  test('Phi3SmallConfig defaults for absent shared fields: 8 kv heads, bos = eos = 100257; explicit values win', () => {
+    const { num_key_value_heads: _kv, bos_token_id: _bos, eos_token_id: _eos, ...rest } = rawConfig('phi3small-tiny');
+    const c = parse(rest);
+    expect([c.nKvHeads, c.bosTokenId, c.eosTokenIds]).toEqual([8, 100257, [100257]]);
+    expect(parse({ ...rest, num_key_value_heads: 4, bos_token_id: 5, eos_token_id: [6, 7] })).toMatchObject({ nKvHeads: 4, bosTokenId: 5, eosTokenIds: [6, 7] });
+    expect(() => parse({ ...rest, num_key_value_heads: 3 })).toThrow(/num_key_value_heads \(3\) must divide/);
+  });
 });

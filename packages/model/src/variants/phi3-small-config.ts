@@ -1,10 +1,10 @@
 /**
  * Phi-3-small configuration (model_type "phi3small"): HF remote code `configuration_phi3_small.py`
  * (`Phi3SmallConfig`) read into one typed record. Its key names differ from the other Phi-3
- * configs (rope_embedding_base, layer_norm_epsilon, ff_intermediate_size, blocksparse_*, mup_*),
- * so it builds its DecoderConfig itself. Semantics: fixtures/phi3small-notes.md.
+ * configs (rope_embedding_base, layer_norm_epsilon, ff_intermediate_size, blocksparse_*, mup_*); the
+ * shared fields (sizes, heads, token ids) go through `parseDecoderConfig` with Phi3SmallConfig's defaults. Semantics: fixtures/phi3small-notes.md.
  */
-import { ConfigReader, type DecoderConfig } from '../config.ts';
+import { ConfigReader, parseDecoderConfig, type DecoderConfig } from '../config.ts';
 import type { BlocksparseLayout } from '../layers/blocksparse.ts';
 import { longRopeAttentionFactor } from '../layers/longrope.ts';
 
@@ -139,30 +139,13 @@ function parseLongRope(r: ConfigReader, headDim: number, maxPositions: number): 
  * @param r reader over the raw config (its `file` names the config in error messages)
  */
 export function parsePhi3SmallConfig(r: ConfigReader): Phi3SmallConfig {
-  const hiddenSize = r.int('hidden_size');
-  const nHeads = r.int('num_attention_heads');
-  const nKvHeads = r.int('num_key_value_heads', 8); // Phi3SmallConfig default
-  if (hiddenSize % nHeads !== 0) throw r.error('num_attention_heads', `(${nHeads}) must divide hidden_size (${hiddenSize})`);
-  if (nHeads % nKvHeads !== 0) throw r.error('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
-  const headDim = hiddenSize / nHeads;
-  if (headDim % 2 !== 0) throw r.error('num_attention_heads', `gives an odd head dim ${headDim}; rotary embeddings need an even one`);
+  // Phi3SmallConfig defaults: 8 kv heads, bos = eos = <|endoftext|> (100257).
+  const base = parseDecoderConfig(r, 'phi3small', { nKvHeads: 8, bosTokenId: 100257, eosTokenId: 100257 });
+  const { hiddenSize, headDim, nHeads, vocabSize, maxPositionEmbeddings } = base;
   const act = r.string('hidden_act', 'gegelu');
   if (act !== 'gegelu') throw r.error('hidden_act', `"${act}" is not supported (phi3small uses gegelu)`);
-  const vocabSize = r.int('vocab_size');
-  const maxPositionEmbeddings = r.int('max_position_embeddings');
   return {
-    kind: 'phi3small',
-    vocabSize,
-    hiddenSize,
-    nLayers: r.int('num_hidden_layers'),
-    nHeads,
-    nKvHeads,
-    headDim,
-    maxPositionEmbeddings,
-    // Phi3SmallConfig defaults: bos = eos = <|endoftext|> (100257).
-    bosTokenId: r.int('bos_token_id', 100257, 0),
-    eosTokenIds: r.has('eos_token_id') ? r.tokenIds('eos_token_id') : [100257],
-    padTokenId: r.intOrNull('pad_token_id'),
+    ...base,
     intermediateSize: parseIntermediateSize(r, hiddenSize),
     layerNormEps: r.positive('layer_norm_epsilon', 1e-5),
     gegeluLimit: r.positive('gegelu_limit', 20),

@@ -67,8 +67,7 @@ const DEFAULT_EOS = 2;
 /** config.json → PhimoeConfig; ConfigError naming the field for anything v4.47.1 rejects or we do not run. */
 export function parsePhimoeConfig(r: ConfigReader): PhimoeConfig {
   // PhimoeConfig defaults num_key_value_heads to 8 (not to the head count, as phi3 does).
-  const withKvDefault = r.has('num_key_value_heads') ? r : new ConfigReader({ ...r.raw, num_key_value_heads: DEFAULT_KV_HEADS }, r.file);
-  const base = parseDecoderConfig(withKvDefault, 'phimoe');
+  const base = parseDecoderConfig(r, 'phimoe', { nKvHeads: DEFAULT_KV_HEADS, bosTokenId: DEFAULT_BOS, eosTokenId: DEFAULT_EOS });
   const act = r.string('hidden_act', 'silu');
   if (act !== 'silu') throw r.error('hidden_act', `"${act}" is not supported (Phi-3.5-MoE experts use "silu")`);
   const topK = r.int('num_experts_per_tok', 2);
@@ -81,8 +80,6 @@ export function parsePhimoeConfig(r: ConfigReader): PhimoeConfig {
   const originalMax = r.int('original_max_position_embeddings', ropeScaling?.originalMaxPositionEmbeddings ?? base.maxPositionEmbeddings);
   return {
     ...base,
-    bosTokenId: r.has('bos_token_id') ? base.bosTokenId : DEFAULT_BOS,
-    eosTokenIds: r.has('eos_token_id') ? base.eosTokenIds : [DEFAULT_EOS],
     intermediateSize: r.int('intermediate_size'),
     nExperts,
     nExpertsPerToken: 2,
