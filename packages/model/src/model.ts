@@ -2,11 +2,12 @@
  * Loading: a Hugging Face model folder (config.json + safetensors) or a GGUF file → a ready Model.
  * One path for every caller: open (config + lazy weights) → quantize/place the matrices → wire.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader, type ModelConfig, type RawConfig } from './config.ts';
 import { forwardDecoder, type DecoderVariant, type ForwardOptions } from './decoder.ts';
 import { ConfigError } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { KvCache } from './layers/kv-cache.ts';
 import { variantForKind, variantForModelType, type VariantModule } from './variants/registry.ts';
 import { openSafetensorsFolder, reportReads, type SafetensorsOptions, type WeightSource } from './weights/source.ts';
@@ -35,12 +36,7 @@ export interface Model {
 export function readModelConfig(dir: string): { config: ModelConfig; variant: VariantModule } {
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new ConfigError(`${dir}: no config.json (expected a Hugging Face model folder)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonFile(file, ConfigError);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: not a JSON object`);
   const reader = new ConfigReader(raw as RawConfig, file);
   const variant = variantForModelType(reader.string('model_type'), file);

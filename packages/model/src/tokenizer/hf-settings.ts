@@ -3,9 +3,10 @@
  * add_bos_token, chat_template), special_tokens_map.json (bos/eos when the config lacks them),
  * config.json and generation_config.json (`eos_token_id`: extra stop ids).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokenizerError } from '../errors.ts';
+import { readJsonFile } from '../json-file.ts';
 import type { TokenizerSettings } from './settings.ts';
 
 type Json = Record<string, unknown>;
@@ -13,19 +14,9 @@ type Json = Record<string, unknown>;
 /** Parses a JSON file, or returns undefined when it does not exist. Bad JSON → TokenizerError. */
 export function readJsonIfExists(file: string): Json | undefined {
   if (!existsSync(file)) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TokenizerError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value as Json;
-  } catch (err) {
-    throw new TokenizerError(`${file}: invalid JSON (${(err as Error).message})`);
-  }
+  const value = readJsonFile(file, TokenizerError);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TokenizerError(`${file}: not a JSON object`);
+  return value as Json;
 }
 
 /** A token field is a string or an AddedToken object `{content: ...}`. */

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { Phi3Error } from '../errors.ts';
+import { readJsonFile } from '../json-file.ts';
 
 /** A fixture folder is missing a file or its reference.json / .f32 files are malformed. */
 export class FixtureError extends Phi3Error {}
@@ -61,12 +62,7 @@ export function readReference(dir: string): ReferenceFile {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixtureError(`${dir}: not a fixture folder`);
   const file = join(dir, 'reference.json');
   if (!existsSync(file)) throw new FixtureError(`${dir}: no reference.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonFile(file, FixtureError);
   const fail = (field: string, why: string): never => {
     throw new FixtureError(`${file}: ${field} ${why}`);
   };

@@ -7,10 +7,11 @@
  *
  * Expert ids must be equal; weights within the verify tolerance (they are softmax values in [0, 1]).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TapFn } from '../decoder.ts';
 import type { ExtraCheck, VerifyContext } from './hooks.ts';
+import { readJsonFile } from '../json-file.ts';
 import { FixtureError } from './reference.ts';
 
 /** One layer of router.json. */
@@ -31,12 +32,7 @@ export interface RouterReference {
 
 /** Reads and validates `file` (router.json). Throws FixtureError naming the field. */
 export function readRouterReference(file: string): RouterReference {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonFile(file, FixtureError);
   const fail = (field: string, why: string): never => {
     throw new FixtureError(`${file}: ${field} ${why}`);
   };

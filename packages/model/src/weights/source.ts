@@ -4,9 +4,10 @@
  * file or sharded with `model.safetensors.index.json`) and for GGUF in weights/gguf*.ts.
  */
 import { denseMatrix, quantizedMatrix, type WeightMatrix } from '@phi3/tensor';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, normalize, isAbsolute } from 'node:path';
 import { WeightsFormatError } from '../errors.ts';
+import { readJsonFile } from '../json-file.ts';
 import { SafetensorsFile, type SafetensorsEntry } from './safetensors.ts';
 
 /** Name, shape and stored dtype of one tensor (dtype as the file names it: `F32`, `BF16`, `Q8_0`, …). */
@@ -163,12 +164,7 @@ function openShardedIndex(dir: string, indexPath: string, options: SafetensorsOp
     throw new WeightsFormatError(`${indexPath}: ${msg}`);
   };
   if (statSync(indexPath).size > 64 * 1024 * 1024) fail('index file is implausibly large');
-  let index: unknown;
-  try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
-  } catch {
-    fail('not valid JSON');
-  }
+  const index = readJsonFile(indexPath, WeightsFormatError);
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('weight_map must be an object');
   const shardNames = new Set<string>();
