@@ -4,16 +4,12 @@
  * configs (rope_embedding_base, layer_norm_epsilon, ff_intermediate_size, blocksparse_*, mup_*); the
  * shared fields (sizes, heads, token ids) go through `parseDecoderConfig` with Phi3SmallConfig's defaults. Semantics: fixtures/phi3small-notes.md.
  */
-import { ConfigReader, parseDecoderConfig, type DecoderConfig } from '../config.ts';
+import { ConfigReader, parseDecoderConfig, parseLongRopeFactors, type DecoderConfig, type LongRopeScaling } from '../config.ts';
 import type { BlocksparseLayout } from '../layers/blocksparse.ts';
 import { longRopeAttentionFactor } from '../layers/longrope.ts';
 
-/** LongRoPE of the 128k model (`rope_scaling`, HF positional_embedding.py `LongRopeConfig`). */
-export interface Phi3SmallLongRope {
-  /** HF: rope_scaling.short_factor [Dh/2] — used while the call's total length <= originalMax */
-  readonly shortFactor: Float64Array;
-  /** HF: rope_scaling.long_factor [Dh/2] — used when the call's total length > originalMax */
-  readonly longFactor: Float64Array;
+/** LongRoPE of the 128k model (`rope_scaling`, HF positional_embedding.py `LongRopeConfig`): factors plus these. */
+export interface Phi3SmallLongRope extends LongRopeScaling {
   /** HF: rope_scaling.original_max_position_embeddings */
   readonly originalMaxPositionEmbeddings: number;
   /** cos/sin multiplier with the short factors (HF short_mscale, or 1 when it is absent or <= 0) */
@@ -108,29 +104,26 @@ function parseDenseEveryN(r: ConfigReader): number {
   return r.has('dense_attention_every_n_layers') ? r.int('dense_attention_every_n_layers', undefined, 0) : 0;
 }
 
-/** `rope_scaling` keys the HF dataclass accepts (it rejects any other key). */
-const LONG_ROPE_KEYS = new Set(['type', 'short_factor', 'long_factor', 'original_max_position_embeddings', 'short_mscale', 'long_mscale']);
-
+/**
+ * `rope_scaling` as HF positional_embedding.py `LongRopeConfig` reads it (the dataclass rejects any other
+ * key): type "su" or "longrope", factors, original_max_position_embeddings, optional mscales.
+ */
 function parseLongRope(r: ConfigReader, headDim: number, maxPositions: number): Phi3SmallLongRope | null {
+  const factors = parseLongRopeFactors(r, headDim, ['su', 'longrope'], ['original_max_position_embeddings', 'short_mscale', 'long_mscale']);
   const s = r.child('rope_scaling');
-  if (s === null) return null;
-  const type = s.string('type');
-  if (type !== 'su' && type !== 'longrope') throw s.error('type', `"${type}" is not supported (expected su or longrope)`);
-  for (const key of Object.keys(s.raw)) if (!LONG_ROPE_KEYS.has(key)) throw s.error(key, 'is not a known LongRoPE key');
+  if (factors === null || s === null) return null;
   const originalMax = s.int('original_max_position_embeddings');
   if (originalMax >= maxPositions) {
     throw s.error('original_max_position_embeddings', `(${originalMax}) must be below max_position_embeddings (${maxPositions})`);
   }
   const shortMscale = s.number('short_mscale', 0);
   const longMscale = s.number('long_mscale', 0);
-  // positional_embedding.py: a non-positive mscale falls back to the Phi-3 paper's factor.
-  const defaultLong = longRopeAttentionFactor(maxPositions, originalMax);
   return {
-    shortFactor: s.numbers('short_factor', headDim / 2),
-    longFactor: s.numbers('long_factor', headDim / 2),
+    ...factors,
     originalMaxPositionEmbeddings: originalMax,
+    // positional_embedding.py: a non-positive mscale falls back to 1 (short) and the Phi-3 paper's factor (long).
     shortMscale: shortMscale > 0 ? shortMscale : 1,
-    longMscale: longMscale > 0 ? longMscale : defaultLong,
+    longMscale: longMscale > 0 ? longMscale : longRopeAttentionFactor(maxPositions, originalMax),
   };
 }
 
