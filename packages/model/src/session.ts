@@ -21,16 +21,19 @@ export interface FeedOptions {
   readonly embeddings?: Float32Array;
 }
 
-/** One fed chunk of the sequence (embeddings kept only when the caller supplied them). */
-interface Segment {
-  readonly tokens: readonly number[];
-  readonly embeddings?: Float32Array;
+/** Input embeddings the caller supplied for positions [start, start + T) (vision), kept for cache rebuilds. */
+interface EmbeddedRun {
+  readonly start: number;
+  /** [T, D] f32 */
+  readonly embeddings: Float32Array;
 }
 
 export class InferenceSession {
   readonly cache: KvCache;
-  private segments: Segment[] = [];
+  /** Every token id fed so far: the sequence the cache holds. */
   private history: number[] = [];
+  /** Only the positions whose embeddings came from the caller; every other position is its token's lookup. */
+  private embeddedRuns: EmbeddedRun[] = [];
 
   constructor(
     readonly model: Model,
@@ -69,14 +72,14 @@ export class InferenceSession {
     if (total > this.cache.maxTokens) {
       throw new ContextLengthError(`sequence of ${total} tokens exceeds the context length of ${this.cache.maxTokens}`);
     }
-    const segment: Segment = { tokens: [...tokens], embeddings: opts.embeddings?.slice() };
+    const run = opts.embeddings === undefined ? undefined : { start: this.history.length, embeddings: opts.embeddings.slice() };
     const threshold = this.model.decoder.rebuildCacheAbove;
     const rebuild = threshold !== null && this.cache.length > 0 && this.cache.length <= threshold && total > threshold;
     let logits: Float32Array;
     if (rebuild) {
-      const all = [...this.segments, segment];
-      const ids = all.flatMap((s) => s.tokens);
-      const embeddings = all.some((s) => s.embeddings) ? concat(all.map((s) => s.embeddings ?? this.model.decoder.embed(s.tokens))) : undefined;
+      const ids = [...this.history, ...tokens];
+      const runs = run === undefined ? this.embeddedRuns : [...this.embeddedRuns, run];
+      const embeddings = runs.length > 0 ? this.inputEmbeddings(ids, runs) : undefined;
       this.cache.truncate(0);
       let full: Float32Array;
       try {
@@ -89,8 +92,8 @@ export class InferenceSession {
     } else {
       logits = this.model.forward(tokens, this.cache, opts);
     }
-    this.segments.push(segment);
-    this.history.push(...tokens);
+    if (run !== undefined) this.embeddedRuns.push(run);
+    for (const id of tokens) this.history.push(id); // decode feeds one token: no per-token array or record
     return logits;
   }
 
@@ -107,39 +110,35 @@ export class InferenceSession {
   truncate(n: number): void {
     if (n >= this.length) return;
     const { hiddenSize: D } = this.model.config;
-    const kept: Segment[] = [];
-    let count = 0;
-    for (const s of this.segments) {
-      if (count >= n) break;
-      const take = Math.min(s.tokens.length, n - count);
-      kept.push(take === s.tokens.length ? s : { tokens: s.tokens.slice(0, take), embeddings: s.embeddings?.slice(0, take * D) });
-      count += take;
-    }
+    const kept = this.embeddedRuns
+      .filter((r) => r.start < n)
+      .map((r) => (r.start + r.embeddings.length / D <= n ? r : { start: r.start, embeddings: r.embeddings.slice(0, (n - r.start) * D) }));
+    const ids = this.history.slice(0, n);
     const threshold = this.model.decoder.rebuildCacheAbove;
     if (threshold !== null && this.cache.length > threshold && n <= threshold) {
+      const embeddings = kept.length > 0 ? this.inputEmbeddings(ids, kept) : undefined;
       this.reset();
-      for (const s of kept) this.feed(s.tokens, { embeddings: s.embeddings });
+      if (n > 0) this.feed(ids, { embeddings }); // one causal forward over the prefix, below the switch
+      this.embeddedRuns = kept; // remember only the caller's embeddings, not the lookups filled in around them
       return;
     }
     this.cache.truncate(n);
-    this.segments = kept;
-    this.history = this.history.slice(0, n);
+    this.embeddedRuns = kept;
+    this.history = ids;
   }
 
   /** Forgets the whole sequence (the cache buffers are kept for reuse). */
   reset(): void {
     this.cache.truncate(0);
-    this.segments = [];
+    this.embeddedRuns = [];
     this.history = [];
   }
-}
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+  /** [S, D] f32 input embeddings of `ids`: the caller's within `runs`, the token lookup elsewhere. */
+  private inputEmbeddings(ids: readonly number[], runs: readonly EmbeddedRun[]): Float32Array {
+    const { hiddenSize: D } = this.model.config;
+    const out = this.model.decoder.embed(ids);
+    for (const r of runs) out.set(r.embeddings, r.start * D);
+    return out;
   }
-  return out;
 }

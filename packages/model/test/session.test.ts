@@ -84,6 +84,26 @@ describe('caller-supplied embeddings (vision)', () => {
     expect(maxAbsDiff(got, full.subarray(8 * V))).toBeLessThan(1e-4);
     expect(() => s.feed([1], { embeddings: new Float32Array(3) })).toThrow(InvalidArgumentError);
   });
+
+  it('truncate keeps the part of a run before the cut: a later rebuild still uses it', () => {
+    const model = randomPhi3Model({ seed: 22, originalMax: 8, maxPositions: 64 });
+    const D = 32;
+    const tokens = randomTokens(11, V, 9);
+    const custom = model.decoder.embed(tokens.slice(0, 6));
+    for (let i = 0; i < 4 * D; i++) custom[D + i] = Math.cos(i); // rows 1..4 are not token embeddings
+    const s = new InferenceSession(model);
+    s.feed(tokens.slice(0, 6), { embeddings: custom });
+    s.feed(tokens.slice(6)); // 11 > 8: rebuilt with long factors
+    s.truncate(3); // back below the switch: recomputed from rows 0..2 (rows 1, 2 custom)
+    const more = randomTokens(7, V, 10);
+    const got = s.feed(more, { allLogits: true }); // 10 > 8 again: rebuilt from the kept rows
+    const ids = [...tokens.slice(0, 3), ...more];
+    const embeddings = model.decoder.embed(ids);
+    embeddings.set(custom.subarray(0, 3 * D));
+    const full = model.forward(ids, model.createCache(10), { allLogits: true, embeddings });
+    expect(maxAbsDiff(got, full.subarray(3 * V))).toBeLessThan(1e-4);
+    expect(s.tokens).toEqual(ids);
+  });
 });
 
 describe('InferenceSession.truncate', () => {
