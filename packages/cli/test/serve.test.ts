@@ -8,6 +8,8 @@ describe('phi3 serve: usage errors exit 2 with one line', () => {
   const cases: [string, string[], RegExp][] = [
     ['port out of range', ['--port', '70000'], /--port.*port number/],
     ['context above the model\'s', ['--ctx-size', '4096'], /--ctx-size 4096 exceeds the model's context length of 512/],
+    ['unknown weight dtype (the placement flags of generate)', ['--dtype', 'q9_9'], /--dtype.*q9_9/],
+    ['threads with the TypeScript kernels', ['--kernels', 'ts', '-t', '2'], /2 threads need the wasm kernels/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, async () => {

@@ -8,7 +8,9 @@
 import type { Server } from 'node:http';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import { addModelOption, isVerbose, oneLineErrors, parseInteger, parsePositiveInteger } from '../options.ts';
+import {
+  addModelOption, addWeightPlacementOptions, isVerbose, oneLineErrors, parseInteger, parsePositiveInteger, type WeightPlacementFlags,
+} from '../options.ts';
 import { stderrStatus } from '../progress.ts';
 import { openModel } from '../load-model.ts';
 import { UsageError } from '../run-main.ts';
@@ -16,7 +18,7 @@ import { Engine } from '../server/engine.ts';
 import { createApiServer, isLoopbackAddress, listen } from '../server/server.ts';
 import { unixNow } from '../server/shapes.ts';
 
-interface ServeFlags {
+interface ServeFlags extends WeightPlacementFlags {
   model?: string;
   host: string;
   port: number;
@@ -39,9 +41,10 @@ export function register(program: Command): void {
     .addOption(new Option('--parallel <n>', 'generations running at once, each with its own KV cache').argParser(parsePositiveInteger).default(1))
     .addOption(new Option('--queue-size <n>', 'requests that may wait for a free slot before the server answers 503').argParser(parseNonNegativeInteger).default(64))
     .addOption(new Option('--max-body-size <bytes>', 'largest request body accepted (413 above)').argParser(parsePositiveInteger).default(1 << 20));
+  addWeightPlacementOptions(cmd); // the same --dtype/--kernels/-t and defaults as generate, so both give the same text
   cmd.action(async (flags: ServeFlags, self: Command) => {
     const verbose = isVerbose(self);
-    const opened = openModel(flags.model, stderrStatus(verbose));
+    const opened = openModel(flags.model, stderrStatus(verbose), flags);
     const modelContext = opened.contextLength;
     if (flags.ctxSize !== undefined && flags.ctxSize > modelContext) {
       throw new UsageError(`--ctx-size ${flags.ctxSize} exceeds the model's context length of ${modelContext} tokens`);

@@ -4,8 +4,10 @@
  * running the command's own code path in-process (openModel → encodePrompt → generate).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Command } from 'commander';
 import { DEFAULT_SAMPLING, createContinuationStream, generate } from '@phi3/model';
 import { encodePrompt, openModel, type OpenedModel } from '../../src/load-model.ts';
+import { addWeightPlacementOptions, type WeightPlacementFlags } from '../../src/options.ts';
 import { MAIN, TSX } from '../helpers/run-cli.ts';
 
 export const DEFAULT_MODEL_ID = 'phi3-shakespeare-tiny';
@@ -61,9 +63,10 @@ export interface Settings {
 
 let opened: OpenedModel | undefined;
 
-/** The embedded default model, loaded once per test file (no progress output). */
+/** The embedded default model with generate's and serve's default --dtype/--kernels/-t, loaded once per test file (no progress output). */
 function defaultModel(): OpenedModel {
-  opened ??= openModel(undefined, { stream: process.stderr, enabled: false, interactive: false });
+  const defaults = addWeightPlacementOptions(new Command()).parse([], { from: 'user' }).opts<WeightPlacementFlags>();
+  opened ??= openModel(undefined, { stream: process.stderr, enabled: false, interactive: false }, defaults);
   return opened;
 }
 
