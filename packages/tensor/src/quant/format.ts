@@ -53,30 +53,3 @@ export function writeU16(bytes: Uint8Array, o: number, v: number): void {
   bytes[o + 1] = (v >>> 8) & 0xff;
 }
 
-/**
- * The element of largest magnitude in src[from, from + n), signed (the first one on ties): the
- * value ggml's symmetric formats map to the most negative code (`quantize_row_q4_0_ref`, `q5_0`).
- */
-export function largestMagnitude(src: Float32Array, from: number, n: number): number {
-  let amax = 0;
-  let max = 0;
-  for (let j = from; j < from + n; j++) {
-    const v = src[j];
-    if (amax < Math.abs(v)) {
-      amax = Math.abs(v);
-      max = v;
-    }
-  }
-  return max;
-}
-
-/** Minimum and maximum of src[from, from + n): the range ggml's offset formats span (`q4_1`, `q5_1`). */
-export function valueRange(src: Float32Array, from: number, n: number): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let j = from; j < from + n; j++) {
-    min = Math.min(min, src[j]);
-    max = Math.max(max, src[j]);
-  }
-  return { min, max };
-}

@@ -2,27 +2,21 @@
 // byte j holds element j in its low nibble and element j+16 in its high nibble; value = (q − 8) · d.
 // 18 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, largestMagnitude, readU16, writeU16 } from './format.ts';
+import { packNibbles, quantizeBlockSymmetric } from './block-quantize.ts';
+import { type BlockFormat, readU16, writeU16 } from './format.ts';
 
 const QK = 32;
 const HALF = QK / 2;
 const BLOCK_BYTES = 2 + HALF;
 
-/**
- * ggml-quants.c `quantize_row_q4_0_ref`: the signed value of largest magnitude maps to −8, so
- * d = max / −8 (f32); q = min(15, trunc(x · (1/d) + 8.5)); d stored as f16.
- */
+const codes = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
+
+/** ggml-quants.c `quantize_row_q4_0_ref`: symmetric, 16 levels (value = (q − 8) · d); d stored as f16. */
 function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, srcOffset: number, n: number): void {
-  const f = Math.fround;
   for (let b = 0; b < n / QK; b++) {
-    const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    const max = largestMagnitude(src, x0, QK);
-    const d = f(max / -8);
-    const id = d !== 0 ? f(1 / d) : 0;
-    writeU16(out, o, f32ToF16(d));
-    const code = (v: number): number => Math.min(15, Math.trunc(f(f(v * id) + 8.5))); // C: (int8_t)(x0 + 8.5f)
-    for (let j = 0; j < HALF; j++) out[o + 2 + j] = code(src[x0 + j]) | (code(src[x0 + HALF + j]) << 4);
+    writeU16(out, o, f32ToF16(quantizeBlockSymmetric(codes, src, srcOffset + b * QK, QK, 16)));
+    packNibbles(out, o + 2, codes);
   }
 }
 

@@ -2,25 +2,23 @@
 // nibbles; byte j holds element j in its low nibble and element j+16 in its high nibble;
 // value = q · d + m. 20 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, valueRange, writeU16 } from './format.ts';
+import { packNibbles, quantizeBlockWithMin } from './block-quantize.ts';
+import { type BlockFormat, readU16, writeU16 } from './format.ts';
 
 const QK = 32;
 const HALF = QK / 2;
 const BLOCK_BYTES = 4 + HALF;
 
-/** ggml-quants.c `quantize_row_q4_1_ref`: d = (max − min)/15, m = min, q = min(15, trunc((x − min)/d + 0.5)). */
+const codes = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
+
+/** ggml-quants.c `quantize_row_q4_1_ref`: 16 levels above the block minimum (value = q · d + m). */
 function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, srcOffset: number, n: number): void {
-  const f = Math.fround;
   for (let b = 0; b < n / QK; b++) {
-    const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    const { min, max } = valueRange(src, x0, QK);
-    const d = f(f(max - min) / 15);
-    const id = d !== 0 ? f(1 / d) : 0;
+    const { d, min } = quantizeBlockWithMin(codes, src, srcOffset + b * QK, QK, 16);
     writeU16(out, o, f32ToF16(d));
     writeU16(out, o + 2, f32ToF16(min));
-    const code = (v: number): number => Math.min(15, Math.trunc(f(f(f(v - min) * id) + 0.5))); // C: (int8_t)(x0 + 0.5f)
-    for (let j = 0; j < HALF; j++) out[o + 4 + j] = code(src[x0 + j]) | (code(src[x0 + HALF + j]) << 4);
+    packNibbles(out, o + 4, codes);
   }
 }
 

@@ -1,4 +1,5 @@
 // Bit helpers shared by the two 5-bit formats Q5_0 and Q5_1 (ggml `block_q5_0`/`block_q5_1`).
+import { packNibbles } from './block-quantize.ts';
 
 /** Little-endian u32 at byte offset o. */
 export function readU32(bytes: Uint8Array, o: number): number {
@@ -34,10 +35,8 @@ export function fifthBitCodes(codes: Uint8Array, qh: number, qs: Uint8Array, qsO
  * @param codes [32] u8, each 0..31
  */
 export function packFifthBitCodes(out: Uint8Array, qhOffset: number, qsOffset: number, codes: Uint8Array): void {
+  packNibbles(out, qsOffset, codes);
   let qh = 0;
-  for (let j = 0; j < 16; j++) {
-    out[qsOffset + j] = (codes[j] & 0x0f) | ((codes[16 + j] & 0x0f) << 4);
-    qh |= ((codes[j] >> 4) << j) | ((codes[16 + j] >> 4) << (j + 16));
-  }
+  for (let j = 0; j < 32; j++) qh |= (codes[j] >> 4) << j;
   writeU32(out, qhOffset, qh >>> 0);
 }

@@ -2,30 +2,24 @@
 // every element (bit j for element j), then 16 bytes of low nibbles (byte j: element j low, element
 // j+16 high); value = (q − 16) · d. 22 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, largestMagnitude, readU16, writeU16 } from './format.ts';
+import { quantizeBlockSymmetric } from './block-quantize.ts';
+import { type BlockFormat, readU16, writeU16 } from './format.ts';
 import { fifthBitCodes, packFifthBitCodes, readU32 } from './q5-bits.ts';
 
 const QK = 32;
 const HALF = QK / 2;
 const BLOCK_BYTES = 2 + 4 + HALF;
 
-/** ggml-quants.c `quantize_row_q5_0_ref`: like Q4_0 with d = max/−16 and codes 0..31. */
+const q = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
+
+/** ggml-quants.c `quantize_row_q5_0_ref`: symmetric like Q4_0, 32 levels (value = (q − 16) · d). */
 function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, srcOffset: number, n: number): void {
-  const f = Math.fround;
   for (let b = 0; b < n / QK; b++) {
-    const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    const max = largestMagnitude(src, x0, QK);
-    const d = f(max / -16);
-    const id = d !== 0 ? f(1 / d) : 0;
-    writeU16(out, o, f32ToF16(d));
-    const codes = new Uint8Array(QK);
-    for (let j = 0; j < QK; j++) codes[j] = Math.min(31, Math.trunc(f(f(src[x0 + j] * id) + 16.5))); // C: (int8_t)(x0 + 16.5f)
-    packFifthBitCodes(out, o + 2, o + 6, codes);
+    writeU16(out, o, f32ToF16(quantizeBlockSymmetric(q, src, srcOffset + b * QK, QK, 32)));
+    packFifthBitCodes(out, o + 2, o + 6, q);
   }
 }
-
-const q = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
 
 function dequantizeRowInto(out: Float32Array, outOffset: number, src: Uint8Array, srcOffset: number, n: number): void {
   for (let b = 0; b < n / QK; b++) {

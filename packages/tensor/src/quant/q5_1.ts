@@ -2,32 +2,26 @@
 // bits (bit j for element j), then 16 bytes of low nibbles (byte j: element j low, element j+16
 // high); value = q · d + m. 24 bytes per block, as in GGUF files.
 import { f16ToF32, f32ToF16 } from '../dtype.ts';
-import { type BlockFormat, readU16, valueRange, writeU16 } from './format.ts';
+import { quantizeBlockWithMin } from './block-quantize.ts';
+import { type BlockFormat, readU16, writeU16 } from './format.ts';
 import { fifthBitCodes, packFifthBitCodes, readU32 } from './q5-bits.ts';
 
 const QK = 32;
 const HALF = QK / 2;
 const BLOCK_BYTES = 2 + 2 + 4 + HALF;
 
-/** ggml-quants.c `quantize_row_q5_1_ref`: d = (max − min)/31, m = min, q = trunc((x − min)/d + 0.5). */
+const q = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
+
+/** ggml-quants.c `quantize_row_q5_1_ref`: 32 levels above the block minimum (value = q · d + m). */
 function quantizeRowInto(out: Uint8Array, outOffset: number, src: Float32Array, srcOffset: number, n: number): void {
-  const f = Math.fround;
   for (let b = 0; b < n / QK; b++) {
-    const x0 = srcOffset + b * QK;
     const o = outOffset + b * BLOCK_BYTES;
-    const { min, max } = valueRange(src, x0, QK);
-    const d = f(f(max - min) / 31);
-    const id = d !== 0 ? f(1 / d) : 0;
+    const { d, min } = quantizeBlockWithMin(q, src, srcOffset + b * QK, QK, 32);
     writeU16(out, o, f32ToF16(d));
     writeU16(out, o + 2, f32ToF16(min));
-    // C: (uint8_t)(x0 + 0.5f) with no clamp; (x − min)/d ≤ 31 up to rounding, so min() only guards that.
-    const codes = new Uint8Array(QK);
-    for (let j = 0; j < QK; j++) codes[j] = Math.min(31, Math.trunc(f(f(f(src[x0 + j] - min) * id) + 0.5)));
-    packFifthBitCodes(out, o + 4, o + 8, codes);
+    packFifthBitCodes(out, o + 4, o + 8, q);
   }
 }
-
-const q = new Uint8Array(QK); // one block's codes (scratch; kernels are synchronous)
 
 function dequantizeRowInto(out: Float32Array, outOffset: number, src: Uint8Array, srcOffset: number, n: number): void {
   for (let b = 0; b < n / QK; b++) {
