@@ -15,6 +15,14 @@ function assertMatmul(out: Float32Array, a: Float32Array, b: Float32Array, m: nu
   assertLength(out, m * n, `${op} out`);
 }
 
+function assertMatvec(y: Float32Array, w: Float32Array, x: Float32Array, rows: number, cols: number, op: string): void {
+  assertDim(rows, `${op} rows`);
+  assertDim(cols, `${op} cols`);
+  assertLength(w, rows * cols, `${op} w`);
+  assertLength(x, cols, `${op} x`);
+  assertLength(y, rows, `${op} y`);
+}
+
 /**
  * Reference matmul, the textbook triple loop: out[i, j] = Σ_p a[i, p] · b[p, j].
  * @param out [m, n] f32 (written; must not alias a or b)
@@ -39,11 +47,7 @@ export function matmulRefInto(out: Float32Array, a: Float32Array, b: Float32Arra
  * @param x [cols] f32
  */
 export function matvecRefInto(y: Float32Array, w: Float32Array, x: Float32Array, rows: number, cols: number): void {
-  assertDim(rows, 'matvecRefInto rows');
-  assertDim(cols, 'matvecRefInto cols');
-  assertLength(w, rows * cols, 'matvecRefInto w');
-  assertLength(x, cols, 'matvecRefInto x');
-  assertLength(y, rows, 'matvecRefInto y');
+  assertMatvec(y, w, x, rows, cols, 'matvecRefInto');
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[c];
@@ -74,11 +78,7 @@ export function matmulInto(out: Float32Array, a: Float32Array, b: Float32Array, 
  * @param x [cols] f32
  */
 export function matvecInto(y: Float32Array, w: Float32Array, x: Float32Array, rows: number, cols: number): void {
-  assertDim(rows, 'matvecInto rows');
-  assertDim(cols, 'matvecInto cols');
-  assertLength(w, rows * cols, 'matvecInto w');
-  assertLength(x, cols, 'matvecInto x');
-  assertLength(y, rows, 'matvecInto y');
+  assertMatvec(y, w, x, rows, cols, 'matvecInto');
   abtInto(y, x, w, 1, rows, cols);
 }
 
