@@ -1,7 +1,7 @@
 /**
- * What `generate`, `chat`, `inspect` and `bench` share: open a model (the embedded default when no
- * `-m`) with a progress bar, its tokenizer, EOS ids and prompt encoding (raw or through the chat
- * template).
+ * What `generate`, `chat`, `serve` and `bench` share: open a model (the embedded default when no
+ * `-m`) through the library's `loadModel` with a progress bar and the `--dtype/--kernels/-t` flags,
+ * its tokenizer, EOS ids and prompt encoding (raw or through the chat template).
  */
 import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
