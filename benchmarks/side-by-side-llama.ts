@@ -1,6 +1,7 @@
 // The llama.cpp half of side-by-side.ts: loads a GGUF through node-llama-cpp (from benchmarks/.scratch,
 // CPU only) and runs llama-bench's two tests as `phi3 bench` runs them — pp: P random tokens into an
-// empty context in one evaluation; tg: N random tokens fed one at a time from an empty context.
+// empty context in one evaluation; tg: N tokens decoded one at a time from an empty context (greedy
+// generation from one random token).
 // Prints one JSON object like `phi3 bench -o json` (medians over R repetitions).
 //
 //   node_modules/.bin/tsx benchmarks/side-by-side-llama.ts FILE.gguf THREADS P N R
@@ -38,9 +39,14 @@ async function main(): Promise<void> {
     await sequence.evaluateWithoutGeneratingNewTokens(randomTokens(p));
     prefill.push(p / ((performance.now() - t0) / 1000));
     await sequence.clearHistory();
-    const tokens = randomTokens(n);
+    // tg: node-llama-cpp's own generation loop (each generated token is fed back), greedy; one-token
+    // evaluateWithoutGeneratingNewTokens calls would add its batch-dispatch delay to every token
     t0 = performance.now();
-    for (const token of tokens) await sequence.evaluateWithoutGeneratingNewTokens([token]);
+    let generated = 0;
+    for await (const token of sequence.evaluate(randomTokens(1), { temperature: 0 })) {
+      void token;
+      if (++generated >= n) break;
+    }
     decode.push(n / ((performance.now() - t0) / 1000));
     process.stderr.write(`llama.cpp rep ${rep + 1}/${r}: pp${p} ${prefill[rep].toFixed(2)} tok/s, tg${n} ${decode[rep].toFixed(2)} tok/s\n`);
   }
