@@ -5,7 +5,7 @@ import { dequantizeMatrix, quantizedRowBytes, type QuantizedMatrix, type WeightM
 import { blockFormat } from '../quant/registry.ts';
 import { assertDim, assertLength, assertMinLength } from '../shape.ts';
 import { abtInto, matvecRefInto } from './matmul.ts';
-import { wasmLinearInto } from '../wasm/matvec.ts';
+import { wasmLinearInto } from '../wasm/linear.ts';
 
 // From this many token rows on, decoding a few weight rows to f32 once and reusing them for every
 // token (the register-tiled kernel) beats per-token block dots.

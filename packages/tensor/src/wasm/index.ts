@@ -7,7 +7,7 @@
 //   kernels.ts                compiles the module once; feature test (SIMD128 + shared memory)
 //   region.ts, arena.ts       where weights live: shared WebAssembly.Memory regions (≤ 4 GiB each)
 //                             holding an f16 table, activation scratch and the placed matrices
-//   matvec.ts                 what linearInto calls: decode matvecs, Q8_0/Q4_0 prefill tile, row
+//   linear.ts                 what linearInto calls: decode matvecs, Q8_0/Q4_0 prefill tile, row
 //                             slices over worker threads (../parallel/)
 //   reference.ts              the TS spec of the activation quantizer the integer kernels use
 //
@@ -15,5 +15,5 @@
 // kernel with them (test/wasm/, test/parallel/).
 export { WasmWeightArena, type ArenaOptions } from './arena.ts';
 export { wasmSimdSupported } from './kernels.ts';
-export { isWasmResident, wasmLinearInto } from './matvec.ts';
+export { isWasmResident, wasmLinearInto } from './linear.ts';
 export { quantizeActivationsRef } from './reference.ts';

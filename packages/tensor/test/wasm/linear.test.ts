@@ -5,7 +5,7 @@ import { fc, test } from '@fast-check/vitest';
 import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
-import { isWasmResident, wasmLinearInto } from '../../src/wasm/matvec.ts';
+import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { WasmRegion } from '../../src/wasm/region.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
