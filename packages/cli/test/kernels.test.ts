@@ -18,8 +18,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
  * Logits of each decode step (one token per feed: the wasm matvecs), then of the last token of the
  * same tokens fed at once from an empty cache (prefill: the wasm matmul tile).
  */
-function decodeLogits(path: string, kernels: Kernels, tokens: number[]): Float32Array[] {
-  const model = loadModel(path, { kernels });
+function decodeLogits(path: string, kernels: Kernels, tokens: number[], threads = 1): Float32Array[] {
+  const model = loadModel(path, { kernels, threads });
   try {
     const session = new InferenceSession(model);
     const steps = tokens.map((t) => session.feed([t]).slice());
@@ -31,7 +31,17 @@ function decodeLogits(path: string, kernels: Kernels, tokens: number[]): Float32
 }
 
 describe('--kernels wasm', () => {
-  it('phi3 verify passes on phi3-mini-tiny (cases and the greedy generate case)', () => {
+  it('phi3 verify passes on phi3-mini-tiny and the full-vocabulary fixture with 2 threads (cases and greedy generate)', () => {
+    for (const fixture of ['phi3-mini-tiny', 'phi3-fullvocab-tiny']) {
+      const r = phi3('verify', `fixtures/${fixture}`, '--kernels', 'wasm', '-t', '2', '--json');
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.ok).toBe(true);
+      expect(report.generate.every((g: { match: boolean }) => g.match)).toBe(true);
+    }
+  });
+
+  it('phi3 verify passes on phi3-mini-tiny with one thread', () => {
     const r = phi3('verify', 'fixtures/phi3-mini-tiny', '--kernels', 'wasm', '--json');
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -45,6 +55,7 @@ describe('--kernels wasm', () => {
     const tokens = [1, 238, 194, 223, 125, 302, 479, 113];
     const ts = decodeLogits(gguf, 'ts', tokens);
     const wasm = decodeLogits(gguf, 'wasm', tokens);
+    expect(decodeLogits(gguf, 'wasm', tokens, 2)).toEqual(wasm); // a worker thread changes no bit
     expect(ts).toHaveLength(tokens.length + 1);
     for (let i = 0; i < ts.length; i++) {
       let maxAbs = 0;

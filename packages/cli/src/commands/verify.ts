@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { DEFAULT_TOLERANCE, formatVerifyReport, resolveKernels, verifyFixture } from '@phi3/model';
-import { addKernelsOption, oneLineErrors, parseNumber } from '../options.ts';
+import { addKernelsOption, addThreadsOption, oneLineErrors, parseNumber } from '../options.ts';
 import { UsageError } from '../run-main.ts';
 
 interface VerifyFlags {
@@ -12,6 +12,7 @@ interface VerifyFlags {
   tolerance: number;
   weights?: string;
   kernels: string;
+  threads: number;
 }
 
 export function register(program: Command): void {
@@ -24,9 +25,9 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--tolerance <x>', 'max |Δlogit| allowed per case', parseNumber, DEFAULT_TOLERANCE)
     .option('--weights <file>', "check a GGUF file's config and weights instead of the fixture's safetensors");
-  addKernelsOption(cmd).action(async (dir: string, flags: VerifyFlags) => {
+  addThreadsOption(addKernelsOption(cmd)).action(async (dir: string, flags: VerifyFlags) => {
     if (!(flags.tolerance > 0)) throw new UsageError(`--tolerance must be > 0 (got ${flags.tolerance})`);
-    const report = await verifyFixture(dir, { tolerance: flags.tolerance, weights: flags.weights, kernels: resolveKernels(flags.kernels) });
+    const report = await verifyFixture(dir, { tolerance: flags.tolerance, weights: flags.weights, kernels: resolveKernels(flags.kernels), threads: flags.threads });
     process.stdout.write(`${flags.json ? JSON.stringify(report) : formatVerifyReport(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });

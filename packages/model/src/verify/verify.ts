@@ -64,13 +64,15 @@ export interface VerifyOptions {
   readonly weights?: string;
   /** Which matvec kernels run the model (weights/kernels.ts); default 'ts', the reference. */
   readonly kernels?: Kernels;
+  /** Threads per matvec with the wasm kernels (default 1). */
+  readonly threads?: number;
 }
 
 /** Verifies one fixture folder. Throws (typed) when the folder, config or weights are unusable. */
 export async function verifyFixture(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const reference = readReference(dir);
-  const model = loadModel(opts.weights ?? dir, { kernels: opts.kernels }); // the user-facing loader: config.json + safetensors, or a GGUF file
+  const model = loadModel(opts.weights ?? dir, { kernels: opts.kernels, threads: opts.threads }); // the user-facing loader: config.json + safetensors, or a GGUF file
   try {
     const ctx: VerifyContext = { dir, reference, model, tolerance };
     const hook = model.variant.verifyHook;
