@@ -1,14 +1,16 @@
 /**
- * Test harness for `phi3 serve`: starts the real server (tsx + main.ts, `--port 0` on loopback) as a
+ * Test harness for `phi3 serve`: starts the real server (main.ts, `--port 0` on loopback) as a
  * child process, and computes what `phi3 generate` gives for the same prompt, seed and settings by
  * running the command's own code path in-process (openModel → encodePrompt → generate).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { DEFAULT_SAMPLING, createContinuationStream, generate } from '@phi3/model';
 import { encodePrompt, openModel, type OpenedModel } from '../../src/load-model.ts';
 import { addWeightPlacementOptions, type WeightPlacementFlags } from '../../src/options.ts';
-import { MAIN, TSX } from '../helpers/run-cli.ts';
+import { MAIN } from '../helpers/run-cli.ts';
 
 export const DEFAULT_MODEL_ID = 'phi3-shakespeare-tiny';
 
@@ -23,9 +25,19 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
+/**
+ * tsx's module loader. The server runs as `node --import <loader> main.ts`, not under the `tsx`
+ * launcher: the launcher relays SIGTERM to its child and SIGKILLs it (exit 143) when the child's
+ * event loop has not acknowledged the signal within 30 ms, which a generation running on a loaded
+ * CI machine can exceed; the signal tests would then measure tsx, not the server's own shutdown.
+ */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
 /** Spawns `phi3 serve --port 0 <args>` and resolves once it prints its URL. */
 export function startServer(args: readonly string[] = []): Promise<RunningServer> {
-  const child: ChildProcess = spawn(TSX, [MAIN, 'serve', '--port', '0', ...args], { cwd: '/tmp', stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve', '--port', '0', ...args], {
+    cwd: '/tmp', stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   let exited = false;
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => {
