@@ -5,18 +5,22 @@
  * tokens/s line go to stderr (see progress.ts).
  */
 import { Command } from 'commander';
-import { createContinuationStream, generate, validateSamplingOptions } from '@phi3/model';
+import {
+  createContinuationStream, generate, prepareVisionPrompt, renderChat, validateSamplingOptions, visionLogitsSession, withImageTags,
+  type VisionPrompt,
+} from '@phi3/model';
 import {
   addMaxTokensOption, addWeightPlacementOptions, addModelOption, addPromptFormatOptions, addPromptOptions, addSamplingOptions,
   isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags, type WeightPlacementFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
-import { encodePrompt, openModel, stopNote, type PromptFormatFlags } from '../load-model.ts';
+import { encodePrompt, openModel, stopNote, usesChatTemplate, type OpenedModel, type PromptFormatFlags } from '../load-model.ts';
 
 interface GenerateFlags extends SamplingFlags, PromptFormatFlags, WeightPlacementFlags {
   model?: string;
   prompt?: string;
   file?: string;
+  image: string[];
 }
 
 export function register(program: Command): void {
@@ -28,6 +32,7 @@ export function register(program: Command): void {
   addSamplingOptions(cmd);
   addPromptFormatOptions(cmd);
   addWeightPlacementOptions(cmd);
+  cmd.option('--image <file>', 'PNG/JPEG for a vision model (repeatable): <|image_1|>, <|image_2|>, … in the prompt, put in front when absent', (v: string, prev: string[]) => [...prev, v], []);
   cmd.action(async (flags: GenerateFlags, self: Command) => {
     const sampling = samplingFromFlags(flags);
     validateSamplingOptions(sampling); // bad values → exit 2 before any loading
@@ -37,10 +42,11 @@ export function register(program: Command): void {
     const prompt = await readPrompt(flags);
 
     const loaded = openModel(flags.model, status, flags);
-    const promptIds = encodePrompt(loaded, prompt, flags);
+    const vision = flags.image.length > 0 ? encodeVisionPrompt(loaded, prompt, flags, flags.image) : null;
+    const promptIds = vision ? [...vision.tokens] : encodePrompt(loaded, prompt, flags);
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
 
-    const session = loaded.createSession();
+    const session = vision ? visionLogitsSession(loaded.createSession(), vision) : loaded.createSession();
     const stdoutClosed = stopWhenStdoutCloses();
     let last = null;
     for await (const step of generate(session, createContinuationStream(loaded.tokenizer, promptIds), {
@@ -70,4 +76,15 @@ function stopWhenStdoutCloses(): AbortSignal {
     controller.abort();
   });
   return controller.signal;
+}
+
+/**
+ * A prompt with `--image` files for a phi3_v model (library: vision/vision-prompt.ts): missing
+ * `<|image_k|>` tags go in front of the text, the chat template applies as for text prompts, and the
+ * image rows are spliced into the prompt's input embeddings.
+ */
+function encodeVisionPrompt(loaded: OpenedModel, prompt: string, flags: PromptFormatFlags, images: string[]): VisionPrompt {
+  const text = withImageTags(prompt, images.length);
+  const rendered = usesChatTemplate(loaded, flags) ? renderChat(loaded.tokenizer, [{ role: 'user', content: text }], { system: flags.system }) : text;
+  return prepareVisionPrompt(loaded.model, loaded.tokenizer, rendered, images);
 }
