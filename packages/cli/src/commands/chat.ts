@@ -53,11 +53,11 @@ export function register(program: Command): void {
     const maxNewTokens = maxTokensFromFlags(self, flags);
     const status = stderrStatus(isVerbose(self));
     const opened = openModel(flags.model, status, flags);
-    const takesImages = opened.model.config.kind === 'phi3_v';
-    if (flags.image.length > 0 && !takesImages) throw new UsageError(`--image: this model (${opened.model.config.kind}) does not take images; use a phi3_v (Phi-3/3.5-vision) model`);
+    const noImages = whyNoImages(opened);
+    if (flags.image.length > 0 && noImages) throw new UsageError(`--image: ${noImages}`); // a flag the model cannot use, like --system on a raw model
     for (const path of flags.image) readImage(path); // unreadable or unsupported: fail now, not at the first turn
     const chat = new Conversation(opened, usesChatTemplate(opened, flags), flags.system, flags.image);
-    const commands = `${takesImages ? '/image FILE attaches an image, ' : ''}/clear forgets the conversation, /bye exits, Ctrl-C stops a reply`;
+    const commands = `${noImages ? '' : '/image FILE attaches an image, '}/clear forgets the conversation, /bye exits, Ctrl-C stops a reply`;
     statusLine(status, `${chat.templated ? 'chat template' : 'raw text'} mode; ${commands}`);
 
     const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
@@ -239,6 +239,17 @@ class Conversation {
     this.transcript = full;
     this.pending = [];
     return { ids, vision };
+  }
+}
+
+/** The library's reason (`visionDecoder`) why the model takes no images, or null when it takes them. */
+function whyNoImages(opened: OpenedModel): string | null {
+  try {
+    visionDecoder(opened.model);
+    return null;
+  } catch (err) {
+    if (err instanceof ImageError) return err.message;
+    throw err;
   }
 }
 
