@@ -22,7 +22,7 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import {
-  ContextLengthError, ImageError, createContinuationStream, generate, prepareVisionPrompt, readImage, renderChat, splitImageTags, validateSamplingOptions,
+  ContextLengthError, ImageError, createContinuationStream, generate, prepareVisionPrompt, readImage, renderChat, withImageTags, validateSamplingOptions,
   visionDecoder, visionLogitsSession, type ChatMessage, type GenerationStats, type InferenceSession, type SamplingOptions, type VisionPrompt,
 } from '@phi3/model';
 import {
@@ -31,7 +31,7 @@ import {
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
 import { openModel, stopNote, usesChatTemplate, type OpenedModel, type PromptFormatFlags } from '../load-model.ts';
-import { UsageError } from '../run-main.ts';
+import { checkImageFlags, whyNoImages } from '../images.ts';
 
 interface ChatFlags extends SamplingFlags, PromptFormatFlags, WeightPlacementFlags {
   model?: string;
@@ -53,9 +53,8 @@ export function register(program: Command): void {
     const maxNewTokens = maxTokensFromFlags(self, flags);
     const status = stderrStatus(isVerbose(self));
     const opened = openModel(flags.model, status, flags);
+    checkImageFlags(opened, flags.image);
     const noImages = whyNoImages(opened);
-    if (flags.image.length > 0 && noImages) throw new UsageError(`--image: ${noImages}`); // a flag the model cannot use, like --system on a raw model
-    for (const path of flags.image) readImage(path); // unreadable or unsupported: fail now, not at the first turn
     const chat = new Conversation(opened, usesChatTemplate(opened, flags), flags.system, flags.image);
     const commands = `${noImages ? '' : '/image FILE attaches an image, '}/clear forgets the conversation, /bye exits, Ctrl-C stops a reply`;
     statusLine(status, `${chat.templated ? 'chat template' : 'raw text'} mode; ${commands}`);
@@ -171,7 +170,7 @@ class Conversation {
   async reply(userText: string, o: ReplyOptions): Promise<GenerationStats | null> {
     const { tokenizer } = this.opened;
     const before = { transcript: this.transcript, pending: this.pending, pendingIsEos: this.pendingIsEos, images: this.images, attached: this.attached };
-    this.messages.push({ role: 'user', content: withNumberedImageTags(userText, this.images.length, this.attached.length) });
+    this.messages.push({ role: 'user', content: withImageTags(userText, this.attached.length, this.images.length) });
     const newImages = this.attached.length > 0;
     this.images = [...this.images, ...this.attached];
     this.attached = [];
@@ -242,24 +241,3 @@ class Conversation {
   }
 }
 
-/** The library's reason (`visionDecoder`) why the model takes no images, or null when it takes them. */
-function whyNoImages(opened: OpenedModel): string | null {
-  try {
-    visionDecoder(opened.model);
-    return null;
-  } catch (err) {
-    if (err instanceof ImageError) return err.message;
-    throw err;
-  }
-}
-
-/**
- * A user line with `count` new images: `<|image_k|>\n` for k = imagesBefore+1 … imagesBefore+count in front of it
- * unless it has tags of its own (the library's `withImageTags` layout, numbered across the conversation).
- */
-function withNumberedImageTags(userText: string, imagesBefore: number, count: number): string {
-  if (count === 0 || splitImageTags(userText).imageIds.length > 0) return userText;
-  let tags = '';
-  for (let k = imagesBefore + 1; k <= imagesBefore + count; k++) tags += `<|image_${k}|>\n`;
-  return tags + userText;
-}

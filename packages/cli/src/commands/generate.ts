@@ -14,6 +14,7 @@ import {
   isVerbose, maxTokensFromFlags, oneLineErrors, readPrompt, samplingFromFlags, type SamplingFlags, type WeightPlacementFlags,
 } from '../options.ts';
 import { formatSpeed, stderrStatus, statusLine } from '../progress.ts';
+import { checkImageFlags } from '../images.ts';
 import { encodePrompt, openModel, stopNote, usesChatTemplate, type OpenedModel, type PromptFormatFlags } from '../load-model.ts';
 
 interface GenerateFlags extends SamplingFlags, PromptFormatFlags, WeightPlacementFlags {
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     const prompt = await readPrompt(flags);
 
     const loaded = openModel(flags.model, status, flags);
+    checkImageFlags(loaded, flags.image);
     const vision = flags.image.length > 0 ? encodeVisionPrompt(loaded, prompt, flags, flags.image) : null;
     const promptIds = vision ? [...vision.tokens] : encodePrompt(loaded, prompt, flags);
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);

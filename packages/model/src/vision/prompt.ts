@@ -62,11 +62,12 @@ export function checkImageTags(imageIds: readonly number[], nImages: number): vo
  * Prepends `<|image_1|>\n … <|image_n|>\n` to a user message that has no image tags (the layout of
  * the model card's prompts), so `--image` works without typing tags. Text that already has tags is
  * returned unchanged.
+ * @param imagesBefore images earlier in the conversation: tags are numbered across it (chat turns)
  */
-export function withImageTags(userText: string, nImages: number): string {
+export function withImageTags(userText: string, nImages: number, imagesBefore = 0): string {
   if (nImages === 0 || splitImageTags(userText).imageIds.length > 0) return userText;
   let tags = '';
-  for (let k = 1; k <= nImages; k++) tags += `<|image_${k}|>\n`;
+  for (let k = imagesBefore + 1; k <= imagesBefore + nImages; k++) tags += `<|image_${k}|>\n`;
   return tags + userText;
 }
 

@@ -49,6 +49,9 @@ describe('withImageTags / imagePositions', () => {
     expect(withImageTags('<|image_1|> hi', 1)).toBe('<|image_1|> hi');
     expect(withImageTags('hi', 0)).toBe('hi');
   });
+  it('numbers tags after the images earlier in a conversation', () => {
+    expect(withImageTags('And this?', 2, 1)).toBe('<|image_2|>\n<|image_3|>\nAnd this?');
+  });
   it('finds negative ids in order', () => {
     expect(imagePositions([1, -1, -1, 5, -2])).toEqual([1, 2, 4]);
   });
