@@ -3,7 +3,7 @@
  * element types (`ggml_type` in `ggml.h`, block sizes from `ggml-common.h`).
  *
  * Every tensor type llama.cpp has ever written is listed, so any GGUF file can be validated
- * (sizes, offsets) and inspected; only some of them can be decoded (see gguf-tensors.ts).
+ * (sizes, offsets) and inspected; only some of them can be decoded (see `decodableFormat` in gguf-source.ts).
  */
 
 /** Metadata value type ids (`enum gguf_type`). */
