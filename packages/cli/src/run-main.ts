@@ -16,6 +16,7 @@ export async function runMain(program: Command, argv: string[] = process.argv): 
     cmd.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   });
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  exitQuietlyWhenStdoutCloses();
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -31,6 +32,20 @@ export async function runMain(program: Command, argv: string[] = process.argv): 
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = usage ? 2 : 1;
   }
+}
+
+/**
+ * `phi3 tokenize --jsonl … | head -1`: once the reader of stdout is gone, the next write fails with
+ * EPIPE, emitted as an 'error' event that would otherwise crash the process with a stack trace (Node
+ * ignores SIGPIPE). Every command stops there quietly with the exit code so far, as `cat | head` does;
+ * any other stdout failure is one `error:` line and exit 1.
+ */
+function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit();
+    process.stderr.write(`error: cannot write to stdout: ${err.code ?? err.message}\n`);
+    process.exit(1);
+  });
 }
 
 function forEachCommand(cmd: Command, visit: (c: Command) => void): void {
