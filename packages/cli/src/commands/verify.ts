@@ -16,10 +16,7 @@ interface VerifyFlags {
 }
 
 export function register(program: Command): void {
-  const cmd = oneLineErrors(program.command('verify'))
-    // Subcommands do not inherit the program's exitOverride (set later in runMain): without this a bad
-    // flag value would exit 1 from inside commander instead of runMain's usage exit code 2.
-    .exitOverride()
+  const cmd = oneLineErrors(program.command('verify')) // bad flags throw to run-main.ts: exit 2
     .description('compare a fixture folder (config.json, model.safetensors, reference.json) with its reference logits')
     .argument('<fixture_dir>', 'fixture folder')
     .option('--json', 'print one JSON object on stdout')
