@@ -1,6 +1,7 @@
 // The kernel module: every SIMD128 kernel assembled into one WebAssembly module (compiled once per
 // process), instantiated once per weight memory. Also the feature test for SIMD + shared memory.
 import { buildModule } from './module.ts';
+import { f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Matmul, q8_0Matmul } from './kernels/quant-matmul.ts';
 import { q4_0Matvec, q8_0Matvec } from './kernels/quant-matvec.ts';
@@ -19,9 +20,10 @@ export interface KernelExports {
   q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number): void;
   q8_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q4_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  f32_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec, q8_0Matmul, q4_0Matmul];
+const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec, q8_0Matmul, q4_0Matmul, f32Matmul];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

@@ -1,14 +1,14 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
-// memory): decode (T < 4) runs the matvec kernels token by token; prefill of Q8_0/Q4_0 runs the
-// 4-token matmul tile over chunks of TOKEN_CHUNK tokens. Dense f32 prefill stays with the TS
-// register-tiled kernel. With worker threads, rows are split into equal slices of whole 8-row groups.
+// memory): decode (T < 4) runs the matvec kernels token by token; prefill (f32, Q8_0, Q4_0) runs
+// the 4-token matmul tile over chunks of TOKEN_CHUNK tokens. With worker threads, rows are split
+// into equal slices of whole 8-row groups.
 import type { WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
-/** From this many tokens on, Q8_0/Q4_0 use the matmul tile instead of one matvec per token. */
+/** From this many tokens on, the matmul tile runs instead of one matvec per token. */
 const MATMUL_MIN_T = 4;
 /** Tokens per matmul call: bounds the activation scratch (T · (cols · 10 + rows · 4) bytes). */
 const TOKEN_CHUNK = 64;
@@ -25,8 +25,7 @@ export function isWasmResident(w: WeightMatrix): boolean {
  * out[t, :] = W · x[t, :] for t < T, in wasm. Only activations are copied (x in, y out); the weights
  * are read where they lie. q8_0/q4_0 quantize each activation block to int16 first
  * (kernels/quantize-x.ts), an error of at most 1.5e-5 of the block's largest |x|.
- * Returns false (doing nothing) when w is not wasm-resident, for f32 with T ≥ 4, or when the memory
- * has no room for scratch.
+ * Returns false (doing nothing) when w is not wasm-resident or when the memory has no room for scratch.
  * @param out [T, rows] f32 (written)
  * @param x   [T, cols] f32
  * @param w   [rows, cols] placed by WasmWeightArena.place
@@ -34,7 +33,6 @@ export function isWasmResident(w: WeightMatrix): boolean {
 export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number): boolean {
   const region = regionOf(w.data);
   if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
-  if (w.format === 'f32' && T >= MATMUL_MIN_T) return false;
   const { rows, cols } = w;
   if (rows === 0 || cols === 0 || T === 0) {
     out.fill(0, 0, T * rows);
@@ -64,6 +62,7 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     const wAt = w.data.byteOffset + r0 * rowBytes; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
     const yAt = scratch.y + 4 * r0;
     if (kernel === 'f32_matvec') return [wAt, scratch.x, yAt, n, cols];
+    if (kernel === 'f32_matmul') return [wAt, n, cols, scratch.x, yAt, tokens, rows];
     const common = [wAt, n, blocks, scratch.xq, scratch.xs, yAt];
     return tokens > 0 ? [...common, tokens, rows] : common;
   };

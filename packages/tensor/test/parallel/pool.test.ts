@@ -26,8 +26,8 @@ describe('WasmWeightArena with 2 threads', () => {
       const jobs = two.workerJobs;
       linearInto(got, x, two.place(w), T);
       expect(got).toEqual(want);
-      // the worker took a slice of every product: per token (decode), or one matmul call (Q8_0/Q4_0 prefill)
-      const expectedJobs = T < 4 ? T : format === 'f32' ? 0 : 1; // f32 prefill runs the TS kernel on the main thread
+      // the worker took a slice of every product: per token (decode), or one matmul call (prefill)
+      const expectedJobs = T < 4 ? T : 1;
       expect(two.workerJobs).toBe(jobs + expectedJobs);
     });
 
