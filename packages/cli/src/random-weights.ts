@@ -41,13 +41,18 @@ export type RandomPreset = keyof typeof RANDOM_PRESETS;
 
 /**
  * The preset's config, optionally cut to its first `layers` layers (quick runs at full width).
- * @throws InvalidArgumentError for an unknown preset name
+ * @throws InvalidArgumentError for an unknown preset name, or `layers` outside [1, the preset's layers]
+ *         (more would add full-width random layers the real model does not have: gigabytes each)
  */
 export function randomPresetConfig(name: string, layers?: number): ModelConfig {
   if (!(name in RANDOM_PRESETS)) {
     throw new InvalidArgumentError(`unknown --random model "${name}" (available: ${Object.keys(RANDOM_PRESETS).join(', ')})`);
   }
-  const raw = { ...RANDOM_PRESETS[name as RandomPreset], ...(layers === undefined ? {} : { num_hidden_layers: layers }) };
+  const preset = RANDOM_PRESETS[name as RandomPreset];
+  if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1 && layers <= preset.num_hidden_layers)) {
+    throw new InvalidArgumentError(`invalid --layers ${layers}: ${name} has ${preset.num_hidden_layers} layers (keep 1 to ${preset.num_hidden_layers})`);
+  }
+  const raw = { ...preset, ...(layers === undefined ? {} : { num_hidden_layers: layers }) };
   const reader = new ConfigReader(raw, `--random ${name}`);
   return variantForModelType(raw.model_type, `--random ${name}`).parseConfig(reader);
 }

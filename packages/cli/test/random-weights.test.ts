@@ -18,6 +18,12 @@ describe('random weights with real dimensions', () => {
     expect([...tensorShapes(c).keys()].filter((n) => n.startsWith('model.layers.1.'))).toHaveLength(6);
   });
 
+  test('--layers cannot add layers the real model does not have (each is gigabytes of random f32)', () => {
+    expect(randomPresetConfig('phi-3-mini', 32).nLayers).toBe(32);
+    expect(() => randomPresetConfig('phi-3-mini', 33)).toThrow(/invalid --layers 33: phi-3-mini has 32 layers/);
+    expect(() => randomPresetConfig('phi-3-medium', 1000)).toThrow(/phi-3-medium has 40 layers/);
+  });
+
   test('tensors: deterministic per name, std ≈ 0.02 for matrices, norms 1, biases 0', () => {
     const shapes = new Map<string, readonly number[]>([['a.weight', [64, 256]], ['n.weight', [8]], ['n.bias', [8]]]);
     const src = randomWeightSource(shapes, 0, 'test');
