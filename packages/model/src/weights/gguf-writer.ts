@@ -3,7 +3,7 @@
  * one at a time, so multi-GB models never sit in memory twice) and by tests (in memory).
  */
 import { closeSync, ftruncateSync, openSync, rmSync, writeSync } from 'node:fs';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, Phi3Error, WeightsFormatError } from '../errors.ts';
 import { GGML_TYPES, GgufValueType, type GgufValue } from './gguf-types.ts';
 
 /** A metadata value with its GGUF type (the writer cannot guess u32 vs i32 vs f32 from a number). */
@@ -199,7 +199,12 @@ export function writeGguf(
   onTensor?: (index: number, name: string) => void,
 ): void {
   const { header, offsets, sizes, dataBytes } = encodeHeader(metadata, tensors, alignment);
-  const fd = openSync(path, 'w');
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (err) {
+    throw new WeightsFormatError(`cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
   try {
     writeSync(fd, header, 0, header.length, 0);
     tensors.forEach((t, i) => {
@@ -212,6 +217,8 @@ export function writeGguf(
   } catch (err) {
     closeSync(fd);
     rmSync(path, { force: true }); // never leave a truncated GGUF behind
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof Error && !(err instanceof Phi3Error) && code !== undefined) throw new WeightsFormatError(`cannot write ${path}: ${code}`); // e.g. ENOSPC
     throw err;
   }
 }

@@ -12,7 +12,7 @@ import { readGgufMetadata } from '../../src/weights/gguf.ts';
 import { loadModel, readModelConfig } from '../../src/model.ts';
 import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
 import { loadTokenizer } from '../../src/tokenizer/index.ts';
-import { UnsupportedModelError } from '../../src/errors.ts';
+import { UnsupportedModelError, WeightsFormatError } from '../../src/errors.ts';
 
 const ROOT = join(import.meta.dirname, '../../../..');
 const PHI3_TOKENIZER = join(ROOT, 'fixtures/tokenizers/phi3');
@@ -122,6 +122,12 @@ describe('convertToGguf', () => {
     const out = join(tmp, `${name}-variant.gguf`);
     convertToGguf(dir, out, { outType: 'f32' });
     expect(openGgufCheckpoint(out).config).toEqual(readModelConfig(dir).config);
+  });
+
+  it('an output path it cannot create is a typed error naming it (the CLI printed "internal error: ENOENT")', () => {
+    const out = join(tmp, 'no-such-dir', 'x.gguf');
+    expect(() => convertToGguf(SHAKESPEARE, out, { outType: 'f32' })).toThrow(WeightsFormatError);
+    expect(() => convertToGguf(SHAKESPEARE, out, { outType: 'f32' })).toThrow(`cannot create ${out}: ENOENT`);
   });
 
   it('rejects variants other than phi3 and phimoe with a typed error', () => {
