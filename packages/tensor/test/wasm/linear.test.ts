@@ -33,7 +33,7 @@ function dot64(w: Float32Array, v: ArrayLike<number>, r: number, cols: number): 
 describe('f32_matvec (T < 4) and f32_matmul (prefill tile, T ≥ 4)', () => {
   const tokens = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 63, max: 70 })); // tails, 64-token chunks
   test.prop([fc.oneof(rows, fc.integer({ min: 15, max: 40 })), fc.integer({ min: 1, max: 70 }), tokens, seed], PROP)(
-    'equals the float64 product up to f32 summation order (16-row chunks, 4-token groups, 4-column tails)', (r, cols, T, s) => {
+    'equals the float64 product up to f32 summation order (16-row chunks, 2-row × 4-token tiles and their tails, 4-column tails)', (r, cols, T, s) => {
       const w = makeMatrix('f32', r, cols, s);
       const x = randomArray(T * cols, s + 1);
       const got = new Float32Array(T * r).fill(NaN);
