@@ -7,7 +7,7 @@
 //   kernels.ts                compiles the module once; feature test (SIMD128 + shared memory)
 //   region.ts, arena.ts       where weights live: shared WebAssembly.Memory regions (≤ 4 GiB each)
 //                             holding an f16 table, activation scratch and the placed matrices
-//   linear.ts                 what linearInto calls: decode matvecs, Q8_0/Q4_0 prefill tile, row
+//   linear.ts                 what linearInto calls: decode matvecs, f32/Q8_0/Q4_0 prefill tiles, row
 //                             slices over worker threads (../parallel/)
 //   reference.ts              the TS spec of the activation quantizer the integer kernels use
 //
