@@ -49,35 +49,22 @@ export function register(program: Command): void {
     if (verbose) statusLine(status, `prompt: ${promptIds.length} tokens, seed ${sampling.seed}`);
 
     const session = vision ? visionLogitsSession(loaded.createSession(), vision) : loaded.createSession();
-    const stdoutClosed = stopWhenStdoutCloses();
+    // A reader that goes away (`… | head -1`) ends the process quietly: run-main.ts handles EPIPE for every command.
     let last = null;
     for await (const step of generate(session, createContinuationStream(loaded.tokenizer, promptIds), {
       promptIds, maxNewTokens, contextLength: loaded.contextLength, sampling, eosIds: loaded.eosIds,
-      ignoreEos: flags.ignoreEos, stop: flags.stop, signal: stdoutClosed,
+      ignoreEos: flags.ignoreEos, stop: flags.stop,
     })) {
       if (step.text) process.stdout.write(step.text);
       last = step.stats;
     }
-    if (last && !stdoutClosed.aborted) {
+    if (last) {
       if (process.stdout.isTTY) process.stdout.write('\n'); // piped output stays exactly the generated text
       const note = stopNote(last, loaded.contextLength);
       if (note) process.stderr.write(`${note}\n`);
       statusLine(status, formatSpeed(last));
     }
   });
-}
-
-/**
- * A signal that fires when the reader of stdout goes away (`phi3 generate … | head -1`): generation
- * stops quietly instead of dying on EPIPE with a stack trace.
- */
-function stopWhenStdoutCloses(): AbortSignal {
-  const controller = new AbortController();
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    controller.abort();
-  });
-  return controller.signal;
 }
 
 /**
