@@ -1,7 +1,7 @@
 // Decode and prefill kernels, TypeScript vs WebAssembly SIMD128 (1 and 2 threads), on phi-3-mini's
 // MLP shapes [8192×3072] and [3072×8192] in f32, Q8_0 and Q4_0:
 //
-//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,q8_0,q4_0]
+//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,q8_0,q4_0] [--shapes 8192x3072,3072x8192]
 //
 // Weights come from DRAM, not cache: each case rotates over enough copies of its matrix to exceed
 // 128 MiB (this machine's L3 is 32 MiB). Prints a markdown table of medians: GB/s of weight bytes
@@ -11,7 +11,7 @@ import {
   WasmWeightArena, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, type WeightMatrix,
 } from '../packages/tensor/src/index.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,q8_0,q4_0' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,q8_0,q4_0' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
 const REPS = Number(values.reps);
 const FORMATS = values.formats.split(',');
 const WORKING_SET = 128 * 1024 * 1024;
@@ -38,7 +38,7 @@ function time(copies: WeightMatrix[], T: number, x: Float32Array, out: Float32Ar
 }
 
 const rows: string[] = [];
-for (const [R, C] of [[8192, 3072], [3072, 8192]]) {
+for (const [R, C] of values.shapes.split(',').map((s) => s.split('x').map(Number))) {
   const dense = new Float32Array(R * C);
   fillNormal(dense, rng, 0.02);
   for (const format of (['f32', 'q8_0', 'q4_0'] as const).filter((f) => FORMATS.includes(f))) {

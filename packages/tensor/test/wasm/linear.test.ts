@@ -5,6 +5,7 @@ import { fc, test } from '@fast-check/vitest';
 import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
+import { MIN_BLOCKS_FOR_ROW_PASSES } from '../../src/wasm/kernels/quant-matvec.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { WasmRegion } from '../../src/wasm/region.ts';
@@ -75,7 +76,9 @@ describe('quantize_x_i16', () => {
 });
 
 describe.each(['q8_0', 'q4_0'] as const)('%s_matvec', (format) => {
-  test.prop([rows, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
+  // short rows run one row per pass; rows of MIN_BLOCKS_FOR_ROW_PASSES blocks run the R-row passes
+  const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.constant(MIN_BLOCKS_FOR_ROW_PASSES), weight: 1 });
+  test.prop([rows, blockCounts, fc.integer({ min: 1, max: 3 }), seed], PROP)(
     'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
     (r, blocks, T, s) => {
       const cols = 32 * blocks;

@@ -11,7 +11,8 @@ export interface CodeLayout {
   /** Sets i16x8 locals $wv0..3 to the block's codes (elements 0–7, 8–15, 16–23, 24–31). */
   readonly unpack: (p: string) => string;
   /**
-   * Rows per matvec pass sharing the activation loads. Measured on phi-3-mini shapes (one thread,
+   * Rows per matvec pass sharing the activation loads (rows of ≥ MIN_BLOCKS_FOR_ROW_PASSES blocks
+   * only, quant-matvec.ts). Measured on phi-3-mini shapes (one thread,
    * weights from DRAM): Q8_0 8 rows ≈ 12% faster than 4; Q4_0, which needs 4 more v128 locals for
    * unpacking, is ≈ 15% slower at 8 than at 4 (register spills). 2 rows is slower for both.
    */
