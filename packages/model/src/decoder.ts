@@ -55,7 +55,7 @@ export interface DecoderVariant {
 
 /** Options of one forward pass. */
 export interface ForwardOptions {
-  /** Return logits for every new token ([T, V]); default only the last one ([1, V]). */
+  /** Return logits for every new token ([T, V]); default only the last one ([V]). */
   readonly allLogits?: boolean;
   /** Intermediate-tensor hook (verify uses it to locate the first diverging layer). */
   readonly tap?: TapFn;
