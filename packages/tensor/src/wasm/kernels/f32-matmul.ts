@@ -5,10 +5,9 @@
 // taken CHUNK_ROWS at a time so the chunk stays in L2 while every token group passes over it. Lanes
 // accumulate in f32 like f32_matvec, so results agree with the reference up to f32 summation order.
 import type { FunctionSource, ValType } from '../assembler.ts';
-import { horizontalSum } from './snippets.ts';
+import { horizontalSum, rowChunksOverTokens } from './snippets.ts';
 
 /** Rows per chunk that all token groups visit before moving on (16 rows of 8192 f32 = 512 KiB). */
-const CHUNK_ROWS = 16;
 /** Rows per register tile (with 4 tokens: 8 accumulators, 2 weight and 1 activation vector in registers). */
 const TILE_ROWS = 2;
 
@@ -206,67 +205,5 @@ export const f32Matmul: FunctionSource = {
   i32.const 2
   i32.shl
   local.set $xStride                   ;; bytes of one row of W or X
-  block $done
-    loop $chunks
-      local.get $rows
-      i32.eqz
-      br_if $done
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      i32.lt_u
-      select
-      local.set $n                     ;; n = min(rows, ${CHUNK_ROWS})
-      i32.const 0
-      local.set $t
-      block $groupsDone
-        loop $groups                   ;; four tokens per pass over the chunk
-          local.get $tokens
-          local.get $t
-          i32.sub
-          i32.const 4
-          i32.lt_u
-          br_if $groupsDone
-          ${chunkRows(4)}
-          local.get $t
-          i32.const 4
-          i32.add
-          local.set $t
-          br $groups
-        end
-      end
-      block $tailDone
-        loop $tail                     ;; the last tokens % 4, one per pass
-          local.get $t
-          local.get $tokens
-          i32.ge_u
-          br_if $tailDone
-          ${chunkRows(1)}
-          local.get $t
-          i32.const 1
-          i32.add
-          local.set $t
-          br $tail
-        end
-      end
-      local.get $w
-      local.get $n
-      local.get $xStride
-      i32.mul
-      i32.add
-      local.set $w
-      local.get $y
-      local.get $n
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $y
-      local.get $rows
-      local.get $n
-      i32.sub
-      local.set $rows
-      br $chunks
-    end
-  end`,
+  ${rowChunksOverTokens(chunkRows(4), chunkRows(1), '$xStride')}`,
 };

@@ -5,10 +5,9 @@
 // group passes over them: the weights stream from memory once per call, not once per token.
 import type { FunctionSource } from '../assembler.ts';
 import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
-import { f16ToF32, horizontalSum } from './snippets.ts';
+import { f16ToF32, horizontalSum, rowChunksOverTokens } from './snippets.ts';
 
 /** Rows per chunk that all token groups visit before moving on. */
-const CHUNK_ROWS = 16;
 
 /** Accumulates tokens $t..$t+C−1 against the row at $p; stores Y[$t + k, chunk row $i]. */
 function rowPass(C: number, layout: CodeLayout): string {
@@ -149,69 +148,7 @@ function quantMatmul(layout: CodeLayout): FunctionSource {
   i32.const 8
   i8x16.splat
   local.set $eight
-  block $done
-    loop $chunks
-      local.get $rows
-      i32.eqz
-      br_if $done
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      i32.lt_u
-      select
-      local.set $n                     ;; n = min(rows, ${CHUNK_ROWS})
-      i32.const 0
-      local.set $t
-      block $groupsDone
-        loop $groups                   ;; four tokens per pass over the chunk
-          local.get $tokens
-          local.get $t
-          i32.sub
-          i32.const 4
-          i32.lt_u
-          br_if $groupsDone
-          ${chunkRows(4, layout)}
-          local.get $t
-          i32.const 4
-          i32.add
-          local.set $t
-          br $groups
-        end
-      end
-      block $tailDone
-        loop $tail                     ;; the last tokens % 4, one per pass
-          local.get $t
-          local.get $tokens
-          i32.ge_u
-          br_if $tailDone
-          ${chunkRows(1, layout)}
-          local.get $t
-          i32.const 1
-          i32.add
-          local.set $t
-          br $tail
-        end
-      end
-      local.get $w
-      local.get $n
-      local.get $rowBytes
-      i32.mul
-      i32.add
-      local.set $w
-      local.get $y
-      local.get $n
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $y
-      local.get $rows
-      local.get $n
-      i32.sub
-      local.set $rows
-      br $chunks
-    end
-  end`,
+  ${rowChunksOverTokens(chunkRows(4, layout), chunkRows(1, layout), '$rowBytes')}`,
   };
 }
 
