@@ -5,7 +5,7 @@
 // taken CHUNK_ROWS at a time so the chunk stays in L2 while every token group passes over it. Lanes
 // accumulate in f32 like f32_matvec, so results agree with the reference up to f32 summation order.
 import type { FunctionSource, ValType } from '../assembler.ts';
-import { horizontalSum, rowChunksOverTokens } from './snippets.ts';
+import { horizontalSum, outputAddress, rowChunksOverTokens } from './snippets.ts';
 
 /** Rows per chunk that all token groups visit before moving on (16 rows of 8192 f32 = 512 KiB). */
 /** Rows per register tile (with 4 tokens: 8 accumulators, 2 weight and 1 activation vector in registers). */
@@ -117,22 +117,7 @@ function tilePass(R: number, C: number): string {
           br_if $tail${id}
         end
       end
-      ${ks.map((k) => rs.map((r) => `
-      local.get $y
-      local.get $i
-      i32.const ${r}
-      i32.add
-      i32.const 2
-      i32.shl
-      i32.add
-      local.get $t
-      i32.const ${k}
-      i32.add
-      local.get $yStride
-      i32.mul
-      i32.const 2
-      i32.shl
-      i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]
+      ${ks.map((k) => rs.map((r) => `${outputAddress(k, r)}
       local.get $s${r}${k}
       f32.store`).join('')).join('')}`;
 }

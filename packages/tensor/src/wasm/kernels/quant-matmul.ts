@@ -5,7 +5,7 @@
 // group passes over them: the weights stream from memory once per call, not once per token.
 import type { FunctionSource } from '../assembler.ts';
 import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
-import { f16ToF32, horizontalSum, rowChunksOverTokens } from './snippets.ts';
+import { f16ToF32, horizontalSum, outputAddress, rowChunksOverTokens } from './snippets.ts';
 
 /** Rows per chunk that all token groups visit before moving on. */
 
@@ -74,20 +74,7 @@ function rowPass(C: number, layout: CodeLayout): string {
         local.tee $b
         br_if $blocks${C}
       end
-      ${ks.map((k) => `
-      local.get $y
-      local.get $i
-      i32.const 2
-      i32.shl
-      i32.add
-      local.get $t
-      i32.const ${k}
-      i32.add
-      local.get $yStride
-      i32.mul
-      i32.const 2
-      i32.shl
-      i32.add                          ;; &Y[t + ${k}, chunk row i]
+      ${ks.map((k) => `${outputAddress(k)}
       ${horizontalSum(`$acc${k}`)}
       f32.store`).join('')}`;
 }

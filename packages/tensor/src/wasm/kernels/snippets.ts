@@ -102,3 +102,24 @@ export const rowChunksOverTokens = (fourTokens: string, oneToken: string, rowByt
       br $chunks
     end
   end`;
+
+/**
+ * Pushes the byte address of Y[$t + k, chunk row $i + r] (row-major Y, $yStride floats per token) —
+ * where the prefill kernels store each finished dot product. Uses locals $y, $i, $t, $yStride.
+ */
+export const outputAddress = (k: number, r = 0): string => `
+      local.get $y
+      local.get $i${r === 0 ? '' : `
+      i32.const ${r}
+      i32.add`}
+      i32.const 2
+      i32.shl
+      i32.add
+      local.get $t
+      i32.const ${k}
+      i32.add
+      local.get $yStride
+      i32.mul
+      i32.const 2
+      i32.shl
+      i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
