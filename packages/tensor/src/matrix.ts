@@ -2,6 +2,7 @@
 // row-major either as dense f32 or as GGUF quantized blocks (kept byte-for-byte; never expanded).
 import { ShapeError } from './errors.ts';
 import { blockFormat, type QuantFormatName } from './quant/registry.ts';
+import { rowGroupRowInto, type RowGroupFormat } from './quant/row-groups.ts';
 import { assertDim, assertLength } from './shape.ts';
 
 export type { QuantFormatName } from './quant/registry.ts';
@@ -16,13 +17,17 @@ export interface DenseMatrix {
 
 /**
  * Quantized weights: each row is cols / blockSize GGUF blocks, rows one after another
- * (data.length = rows · cols / blockSize · blockBytes), exactly the tensor bytes of a GGUF file.
+ * (data.length = rows · cols / blockSize · blockBytes), exactly the tensor bytes of a GGUF file —
+ * unless `layout` is 'row-groups': Q8_0/Q4_0 placed for the wasm kernels, four rows interleaved
+ * block by block (quant/row-groups.ts).
  */
 export interface QuantizedMatrix {
   readonly format: QuantFormatName;
   readonly rows: number;
   readonly cols: number;
   readonly data: Uint8Array;
+  /** How rows are stored; absent means 'rows' (GGUF order). */
+  readonly layout?: 'rows' | 'row-groups';
 }
 
 /** A [rows = out features, cols = in features] weight matrix in any supported storage format. */
@@ -75,7 +80,14 @@ export function matrixRowInto(out: Float32Array, w: WeightMatrix, r: number): vo
     out.set(w.data.subarray(r * w.cols, (r + 1) * w.cols));
     return;
   }
-  blockFormat(w.format).dequantizeRowInto(out, 0, w.data, r * quantizedRowBytes(w.format, w.cols), w.cols);
+  const rowBytes = quantizedRowBytes(w.format, w.cols);
+  if (w.layout === 'row-groups') {
+    const row = new Uint8Array(rowBytes); // the row's blocks gathered back into GGUF order
+    rowGroupRowInto(row, w.data, w.format as RowGroupFormat, w.cols, r);
+    blockFormat(w.format).dequantizeRowInto(out, 0, row, 0, w.cols);
+    return;
+  }
+  blockFormat(w.format).dequantizeRowInto(out, 0, w.data, r * rowBytes, w.cols);
 }
 
 /**

@@ -1,7 +1,7 @@
 // linearInto: the one projection model code calls (every q/k/v/o, MLP and head matmul), for every
 // WeightMatrix format. out[T, rows] = x[T, cols] · Wᵀ (+ bias), like torch.nn.functional.linear.
 import { ShapeError } from '../errors.ts';
-import { dequantizeMatrix, quantizedRowBytes, type QuantizedMatrix, type WeightMatrix } from '../matrix.ts';
+import { dequantizeMatrix, matrixRowInto, quantizedRowBytes, type QuantizedMatrix, type WeightMatrix } from '../matrix.ts';
 import { blockFormat } from '../quant/registry.ts';
 import { assertDim, assertLength, assertMinLength } from '../shape.ts';
 import { abtInto, matvecRefInto } from './matmul.ts';
@@ -42,7 +42,7 @@ export function linearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, 
   if (wasmLinearInto(out, x, w, T)) {
     // weights placed in wasm memory (WasmWeightArena): the SIMD128 kernels ran
   } else if (w.format === 'f32') abtInto(out, x, w.data, T, rows, cols);
-  else if (T < PANEL_MIN_T) quantizedDecodeInto(out, x, w, T);
+  else if (T < PANEL_MIN_T && w.layout !== 'row-groups') quantizedDecodeInto(out, x, w, T);
   else quantizedPanelsInto(out, x, w, T);
   if (bias !== undefined) {
     for (let t = 0; t < T; t++) {
@@ -71,12 +71,10 @@ function quantizedDecodeInto(out: Float32Array, x: Float32Array, w: QuantizedMat
  */
 function quantizedPanelsInto(out: Float32Array, x: Float32Array, w: QuantizedMatrix, T: number): void {
   const { rows, cols } = w;
-  const f = blockFormat(w.format);
-  const rowBytes = quantizedRowBytes(w.format, cols);
   const panel = new Float32Array(PANEL_ROWS * cols); // [PANEL_ROWS, cols]
   for (let r0 = 0; r0 < rows; r0 += PANEL_ROWS) {
     const n = Math.min(PANEL_ROWS, rows - r0);
-    for (let p = 0; p < n; p++) f.dequantizeRowInto(panel, p * cols, w.data, (r0 + p) * rowBytes, cols);
+    for (let p = 0; p < n; p++) matrixRowInto(panel.subarray(p * cols, (p + 1) * cols), w, r0 + p);
     abtInto(out, x, panel, T, n, cols, rows, r0); // out[:, r0 .. r0+n) = x · panelᵀ
   }
 }

@@ -6,6 +6,7 @@
 import { ShapeError } from '../errors.ts';
 import type { WeightMatrix } from '../matrix.ts';
 import { MatvecPool } from '../parallel/pool.ts';
+import { rowGroupBytes, toRowGroupsInto } from '../quant/row-groups.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
 import { WasmRegion } from './region.ts';
 
@@ -59,12 +60,20 @@ export class WasmWeightArena {
   }
 
   /**
-   * Copies w's data into wasm memory once.
+   * Copies w's data into wasm memory once: f32 as is, Q8_0 / Q4_0 rearranged into row groups (the
+   * layout their kernels read, quant/row-groups.ts), other formats as is (the TS kernels run them).
    * @returns a matrix of the same format and shape whose data views the wasm memory (w is untouched)
+   * @throws ShapeError when the memory is full, or for an Inf/NaN block scale in Q8_0 / Q4_0
    */
   place<M extends WeightMatrix>(w: M): M {
+    const what = `${w.format} matrix [${w.rows}, ${w.cols}]`;
+    if ((w.format === 'q8_0' || w.format === 'q4_0') && w.layout !== 'row-groups') {
+      const target = this.allocate(rowGroupBytes(w.format, w.rows, w.cols), what);
+      toRowGroupsInto(target, w.data, w.format, w.rows, w.cols);
+      return { ...w, data: target, layout: 'row-groups' };
+    }
     const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
-    const target = this.allocate(bytes.byteLength, `${w.format} matrix [${w.rows}, ${w.cols}]`);
+    const target = this.allocate(bytes.byteLength, what);
     target.set(bytes);
     const data = w.format === 'f32' ? new Float32Array(target.buffer, target.byteOffset, w.rows * w.cols) : target;
     return { ...w, data };

@@ -80,6 +80,12 @@ export function assembleBody(fn: FunctionSource): number[] {
       case 'lane':
         code.push(Number(arg));
         break;
+      case 'lanes16': {
+        const lanes = args.map(Number);
+        if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new AssemblyError(`${where}: expected 16 lane indices in [0, 32)`);
+        code.push(...lanes);
+        break;
+      }
     }
   });
   if (labels.length !== 0) throw new AssemblyError(`${fn.name}: ${labels.length} block(s) not closed`);

@@ -3,8 +3,7 @@
 import { buildModule } from './module.ts';
 import { f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
-import { q4_0Matmul, q8_0Matmul } from './kernels/quant-matmul.ts';
-import { q4_0Matvec, q8_0Matvec } from './kernels/quant-matvec.ts';
+import { q4_0Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { quantizeXI16 } from './kernels/quantize-x.ts';
 
 /** WebAssembly pages are 64 KiB. */
@@ -16,14 +15,12 @@ export const MAX_PAGES = 65536;
 export interface KernelExports {
   f32_matvec(w: number, x: number, y: number, rows: number, cols: number): void;
   quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
-  q8_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number): void;
-  q4_0_matvec(w: number, rows: number, blocks: number, xq: number, xs: number, y: number): void;
-  q8_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
-  q4_0_matmul(w: number, rows: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  q8_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  q4_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f32_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, q8_0Matvec, q4_0Matvec, q8_0Matmul, q4_0Matmul, f32Matmul];
+const SOURCES = [f32Matvec, quantizeXI16, q8_0Groups, q4_0Groups, f32Matmul];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

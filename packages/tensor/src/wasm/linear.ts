@@ -1,14 +1,15 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
-// memory): decode (T < 4) runs the matvec kernels token by token; prefill (f32, Q8_0, Q4_0) runs
-// the 4-token matmul tile over chunks of TOKEN_CHUNK tokens. With worker threads, rows are split
-// into equal slices of whole 8-row groups.
-import type { WeightMatrix } from '../matrix.ts';
+// memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
+// Q8_0/Q4_0 (stored in row groups): one group kernel for any T. Both take chunks of at most
+// TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices of whole 8-row groups.
+import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
+import { groupBlockBytes, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
-/** From this many tokens on, the matmul tile runs instead of one matvec per token. */
+/** From this many tokens on, the f32 matmul tile runs instead of one matvec per token. */
 const MATMUL_MIN_T = 4;
 /** Tokens per matmul call: bounds the activation scratch (T · (cols · 10 + rows · 4) bytes). */
 const TOKEN_CHUNK = 64;
@@ -23,7 +24,7 @@ export function isWasmResident(w: WeightMatrix): boolean {
 
 /**
  * out[t, :] = W · x[t, :] for t < T, in wasm. Only activations are copied (x in, y out); the weights
- * are read where they lie. q8_0/q4_0 quantize each activation block to int16 first
+ * are read where they lie. q8_0/q4_0 (row groups) quantize each activation block to int16 first
  * (kernels/quantize-x.ts), an error of at most 1.5e-5 of the block's largest |x|.
  * Returns false (doing nothing) when w is not wasm-resident or when the memory has no room for scratch.
  * @param out [T, rows] f32 (written)
@@ -33,38 +34,45 @@ export function isWasmResident(w: WeightMatrix): boolean {
 export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number): boolean {
   const region = regionOf(w.data);
   if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
+  if (w.format !== 'f32' && (w as QuantizedMatrix).layout !== 'row-groups') return false;
   const { rows, cols } = w;
   if (rows === 0 || cols === 0 || T === 0) {
     out.fill(0, 0, T * rows);
     return true;
   }
-  const chunk = T >= MATMUL_MIN_T ? Math.min(T, TOKEN_CHUNK) : 1;
+  const chunk = w.format === 'f32' && T < MATMUL_MIN_T ? 1 : Math.min(T, TOKEN_CHUNK);
   const scratch = region.scratchFor(rows, cols, chunk);
   if (scratch === undefined) return false;
+  const yStride = w.format === 'f32' ? rows : paddedRows(rows); // the group kernels write whole groups
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
     if (w.format !== 'f32') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    runSplit(region, w, scratch, T >= MATMUL_MIN_T ? n : 0); // the matmul tile takes any n ≥ 1 (a short last chunk too)
-    out.set(region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * rows), t0 * rows);
+    runSplit(region, w, scratch, n, yStride, chunk > 1); // a short last chunk runs the tile too
+    const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
+    if (yStride === rows) out.set(y, t0 * rows);
+    else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
   }
   return true;
 }
 
-/** Runs one kernel call over all rows (matvec when tokens = 0, else the matmul tile), split over threads. */
-function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number): void {
+/**
+ * Runs one kernel call over all rows for `tokens` token rows (f32: f32_matmul when `prefill`, else one
+ * token through f32_matvec; Q8_0/Q4_0: any number through the group kernel), split over threads.
+ */
+function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, prefill: boolean): void {
   const { rows, cols } = w;
   const blocks = cols / 32;
-  const kernel = `${w.format}_${tokens > 0 ? 'matmul' : 'matvec'}` as ParallelKernel;
-  const rowBytes = w.format === 'f32' ? cols * 4 : blocks * (w.format === 'q8_0' ? 34 : 18);
-  /** Kernel arguments for rows [r0, r0 + n). */
+  const kernel = (w.format === 'f32' ? (prefill ? 'f32_matmul' : 'f32_matvec') : `${w.format}_groups`) as ParallelKernel;
+  /** Kernel arguments for rows [r0, r0 + n) (r0 a multiple of the row group). */
   const argsFor = (r0: number, n: number): number[] => {
-    const wAt = w.data.byteOffset + r0 * rowBytes; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
     const yAt = scratch.y + 4 * r0;
-    if (kernel === 'f32_matvec') return [wAt, scratch.x, yAt, n, cols];
-    if (kernel === 'f32_matmul') return [wAt, n, cols, scratch.x, yAt, tokens, rows];
-    const common = [wAt, n, blocks, scratch.xq, scratch.xs, yAt];
-    return tokens > 0 ? [...common, tokens, rows] : common;
+    if (w.format === 'f32') {
+      const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
+      return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, rows];
+    }
+    const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
+    return [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
   };
   const run = region.kernels[kernel] as (...args: number[]) => void;
   const parallel = rows >= PARALLEL_MIN_ROWS ? region.parallel : undefined;
@@ -72,7 +80,7 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     run(...argsFor(0, rows));
     return;
   }
-  // equal slices of whole 8-row groups (the matvec passes take 8 or 4 rows); the main thread takes the first, workers the rest
+  // equal slices of whole 8-row groups; the main thread takes the first, workers the rest
   const { pool, index } = parallel;
   const slice = Math.ceil(rows / (pool.helpers + 1) / 8) * 8;
   const started: number[] = [];

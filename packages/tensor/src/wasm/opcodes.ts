@@ -11,7 +11,8 @@ export type Immediate =
   | 'memarg' // alignment hint + byte offset (`offset=N`)
   | 'i32' // signed LEB128
   | 'f32' // 4 bytes IEEE-754
-  | 'lane'; // one byte lane index
+  | 'lane' // one byte lane index
+  | 'lanes16'; // 16 byte lane indices (i8x16.shuffle)
 
 /** [opcode bytes, immediate kind] */
 type Op = readonly [readonly number[], Immediate];
@@ -42,14 +43,20 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
   'i32.reinterpret_f32': core(0xbc), 'f32.reinterpret_i32': core(0xbe),
   // SIMD memory and lanes
-  'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.store': simd(0x0b, 'memarg'),
-  'i8x16.splat': simd(0x0f), 'f32x4.splat': simd(0x13), 'f32x4.extract_lane': simd(0x1f, 'lane'),
+  'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
+  'v128.load32_splat': simd(0x09, 'memarg'), 'v128.store': simd(0x0b, 'memarg'),
+  'i8x16.shuffle': simd(0x0d, 'lanes16'),
+  'i8x16.splat': simd(0x0f), 'i32x4.splat': simd(0x11), 'f32x4.splat': simd(0x13),
+  'i32x4.extract_lane': simd(0x1b, 'lane'), 'f32x4.extract_lane': simd(0x1f, 'lane'),
   // SIMD integer
   'v128.and': simd(0x4e),
   'i8x16.shr_u': simd(0x6d), 'i8x16.sub': simd(0x71),
   'i16x8.narrow_i32x4_s': simd(0x85),
+  'i32x4.extadd_pairwise_i16x8_s': simd(0x7e),
   'i16x8.extend_low_i8x16_s': simd(0x87), 'i16x8.extend_high_i8x16_s': simd(0x88),
-  'i32x4.add': simd(0xae), 'i32x4.dot_i16x8_s': simd(0xba),
+  'i16x8.extend_low_i8x16_u': simd(0x89), 'i16x8.extend_high_i8x16_u': simd(0x8a),
+  'i32x4.shl': simd(0xab), 'i32x4.shr_s': simd(0xac),
+  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.dot_i16x8_s': simd(0xba),
   // SIMD float
   'f32x4.nearest': simd(0x6a), 'f32x4.abs': simd(0xe0),
   'f32x4.add': simd(0xe4), 'f32x4.mul': simd(0xe6), 'f32x4.max': simd(0xe9),

@@ -8,6 +8,7 @@
 // The memory is shared (SharedArrayBuffer-backed), so growing it never detaches the typed-array views
 // that matrices hold, and worker threads can read the same bytes without copies.
 import { f16ToF32 } from '../dtype.ts';
+import { paddedRows } from '../quant/row-groups.ts';
 import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
 import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
@@ -19,8 +20,8 @@ const ALIGN = 64;
 export interface Scratch {
   readonly x: number; // [T, cols] f32
   readonly xq: number; // [T, cols] i16 activation codes
-  readonly xs: number; // [T, cols / 32] f32 activation block scales
-  readonly y: number; // [T, rows] f32
+  readonly xs: number; // [T, cols / 32] (f32 scale, i32 8·Σ codes) pairs
+  readonly y: number; // [T, paddedRows(rows)] f32
 }
 
 /** Buffers of all regions, so a matrix's region is found from its data's buffer. */
@@ -77,16 +78,16 @@ export class WasmRegion {
   }
 
   /**
-   * Scratch big enough for `tokens` token rows through a [rows, cols] matrix, reused across calls; a
+   * Scratch big enough for `tokens` token rows through a [rows, cols] matrix (rows rounded up to whole row groups), reused across calls; a
    * larger request allocates a new area (the old one is left behind). Undefined if the memory is full.
    */
   scratchFor(rows: number, cols: number, tokens = 1): Scratch | undefined {
     let s = this.scratch;
     if (s === undefined || s.rows < rows || s.cols < cols || s.tokens < tokens) {
-      const r = Math.max(rows, s?.rows ?? 0);
+      const r = paddedRows(Math.max(rows, s?.rows ?? 0));
       const c = Math.ceil(Math.max(cols, s?.cols ?? 0) / 32) * 32;
       const t = Math.max(tokens, s?.tokens ?? 0);
-      const area = this.allocate(t * (c * 4 + c * 2 + (c / 32) * 4 + r * 4) + 3 * ALIGN);
+      const area = this.allocate(t * (c * 4 + c * 2 + (c / 32) * 8 + r * 4) + 3 * ALIGN);
       if (area === undefined) return undefined;
       s = this.scratch = { offset: area.byteOffset, rows: r, cols: c, tokens: t };
     }
@@ -94,7 +95,7 @@ export class WasmRegion {
     const x = s.offset;
     const xq = at(x + s.tokens * s.cols * 4);
     const xs = at(xq + s.tokens * s.cols * 2);
-    const y = at(xs + s.tokens * (s.cols / 32) * 4);
+    const y = at(xs + s.tokens * (s.cols / 32) * 8);
     return { x, xq, xs, y };
   }
 

@@ -1,20 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors.ts';
-import { denseMatrix, quantizeMatrix } from '../../src/matrix.ts';
+import { denseMatrix, dequantizeMatrix, quantizeMatrix } from '../../src/matrix.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { regionOf } from '../../src/wasm/region.ts';
 import { randomArray } from '../helpers.ts';
 
 describe('WasmWeightArena', () => {
-  it('copies a matrix once into wasm memory and returns a view with the same format, shape and bytes', () => {
+  it('copies a matrix once into wasm memory: same format, shape and rows (Q4_0 rearranged into row groups)', () => {
     const arena = new WasmWeightArena({ maxBytesPerMemory: 8 * 1024 * 1024 });
-    const w = quantizeMatrix(denseMatrix(randomArray(8 * 64, 1), 8, 64), 'q4_0');
+    const w = quantizeMatrix(denseMatrix(randomArray(7 * 64, 1), 7, 64), 'q4_0');
     const placed = arena.place(w);
-    expect(placed).toMatchObject({ format: 'q4_0', rows: 8, cols: 64 });
-    expect(placed.data).toEqual(w.data);
+    expect(placed).toMatchObject({ format: 'q4_0', rows: 7, cols: 64, layout: 'row-groups' });
+    expect(placed.data.byteLength).toBe(8 * 2 * 18); // padded to two groups of four rows
+    expect(dequantizeMatrix(placed)).toEqual(dequantizeMatrix(w));
     expect(placed.data.buffer).not.toBe(w.data.buffer);
     expect(regionOf(placed.data)).toBeDefined();
     expect(placed.data.byteOffset % 64).toBe(0);
+    const dense = denseMatrix(randomArray(3 * 32, 2), 3, 32);
+    expect(arena.place(dense).data).toEqual(dense.data); // f32 as is
   });
 
   it('opens a second memory when the first is full, and keeps earlier views valid across growth', () => {

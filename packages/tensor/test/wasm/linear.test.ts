@@ -5,7 +5,6 @@ import { fc, test } from '@fast-check/vitest';
 import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
-import { MIN_BLOCKS_FOR_ROW_PASSES } from '../../src/wasm/kernels/quant-matvec.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { WasmRegion } from '../../src/wasm/region.ts';
@@ -60,7 +59,9 @@ describe('quantize_x_i16', () => {
       region.kernels.quantize_x_i16(scratch.x, blocks, scratch.xq, scratch.xs);
       const want = quantizeActivationsRef(x);
       expect(new Int16Array(region.memory.buffer, scratch.xq, x.length)).toEqual(want.codes);
-      expect(region.f32.subarray(scratch.xs / 4, scratch.xs / 4 + blocks)).toEqual(want.scales);
+      const pairs = new DataView(region.memory.buffer, scratch.xs, 8 * blocks);
+      expect(Float32Array.from({ length: blocks }, (_, b) => pairs.getFloat32(8 * b, true))).toEqual(want.scales);
+      expect(Int32Array.from({ length: blocks }, (_, b) => pairs.getInt32(8 * b + 4, true))).toEqual(want.offsetSums);
     });
 
   it('rounds ties to even and keeps every code within ±32767', () => {
@@ -75,9 +76,8 @@ describe('quantize_x_i16', () => {
   });
 });
 
-describe.each(['q8_0', 'q4_0'] as const)('%s_matvec', (format) => {
-  // short rows run one row per pass; rows of MIN_BLOCKS_FOR_ROW_PASSES blocks run the R-row passes
-  const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.constant(MIN_BLOCKS_FOR_ROW_PASSES), weight: 1 });
+describe.each(['q8_0', 'q4_0'] as const)('%s_groups (decode)', (format) => {
+  const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.integer({ min: 96, max: 260 }), weight: 1 });
   test.prop([rows, blockCounts, fc.integer({ min: 1, max: 3 }), seed], PROP)(
     'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
     (r, blocks, T, s) => {
@@ -128,9 +128,9 @@ describe('linearInto with placed weights', () => {
   });
 });
 
-describe.each(['q8_0', 'q4_0'] as const)('%s_matmul (prefill tile)', (format) => {
+describe.each(['q8_0', 'q4_0'] as const)('%s_groups (prefill)', (format) => {
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), seed], { ...PROP, numRuns: 30 })(
-    'gives exactly the per-token matvec results for every T (token groups of 4, tails, 64-token chunks, 16-row chunks)',
+    'gives exactly the per-token results for every T (64-token chunks, 16-row chunks, padded last groups)',
     (T, r, blocks, s) => {
       const cols = 32 * blocks;
       const placed = arena.place(makeMatrix(format, r, cols, s));

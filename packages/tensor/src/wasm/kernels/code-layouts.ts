@@ -1,97 +1,66 @@
-// How Q8_0 and Q4_0 blocks become i16 codes in SIMD registers, for the integer-dot kernels
-// (quant-matvec.ts, quant-matmul.ts). Q4_0 kernels need v128 locals $packed, $half, $lowNibble
-// (splat 0x0f) and $eight (splat 8).
+// How the Q8_0 and Q4_0 codes of one row-group block (quant/row-groups.ts) become exact integer dot
+// products with the int16 activation codes, for quant-groups.ts.
+import { codeBytes, groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 
-/** How one block's 32 weight codes become four i16x8 vectors (elements 0–7, 8–15, 16–23, 24–31). */
+/** One format's code layout inside a row-group block. */
 export interface CodeLayout {
   readonly name: 'q8_0' | 'q4_0';
-  readonly blockBytes: number;
-  /** Pushes the i32x4 partial sums Σ q_w · q_x for the block at pointer local `p` (x codes in $xv0..3). */
-  readonly blockDot: (p: string) => string;
-  /** Sets i16x8 locals $wv0..3 to the block's codes (elements 0–7, 8–15, 16–23, 24–31). */
-  readonly unpack: (p: string) => string;
+  /** Bytes per group block (four f16 scales, then four rows' codes). */
+  readonly groupBlockBytes: number;
   /**
-   * Rows per matvec pass sharing the activation loads (rows of ≥ MIN_BLOCKS_FOR_ROW_PASSES blocks
-   * only, quant-matvec.ts). Measured on phi-3-mini shapes (one thread,
-   * weights from DRAM): Q8_0 8 rows ≈ 12% faster than 4; Q4_0, which needs 4 more v128 locals for
-   * unpacking, is ≈ 15% slower at 8 than at 4 (register spills). 2 rows is slower for both.
+   * Pushes the i32x4 partial sums of Σ_j c_w[j] · q_x[j] for row i of the group block at local `p`
+   * (activation codes in $xv0..3 = elements 0–7, 8–15, 16–23, 24–31). c_w is the stored code:
+   * the int8 weight for Q8_0, the unsigned nibble q + 8 for Q4_0 (see `offset`).
    */
-  readonly rowsPerPass: number;
+  readonly rowDot: (p: string, i: number) => string;
+  /**
+   * Q4_0 stores q + 8, so the dot above is Σ q·x + 8 Σ x: the kernel subtracts the activation block's
+   * 8 Σ x (from quantize_x_i16) once per block, rather than 8 from each of the 32 nibbles per row.
+   */
+  readonly offset: boolean;
 }
 
-const dot = (codes: string, xv: string): string => `${codes}
-      local.get ${xv}
-      i32x4.dot_i16x8_s`;
+/** Byte offset of row i's codes inside a group block: after the four f16 scales. */
+const codesAt = (format: 'q8_0' | 'q4_0', i: number): number => 2 * ROW_GROUP + codeBytes(format) * i;
 
-/** ggml `block_q8_0`: f16 d, then 32 int8 codes; `v128.load8x8_s` widens 8 codes to i16 in the load. */
+const dot = (xv: string, add: boolean): string => `
+      local.get ${xv}
+      i32x4.dot_i16x8_s${add ? '\n      i32x4.add' : ''}`;
+
+/** ggml `block_q8_0` codes: 32 int8; `v128.load8x8_s` widens 8 of them to i16 in the load. */
 export const Q8_0_LAYOUT: CodeLayout = {
   name: 'q8_0',
-  blockBytes: 34,
-  rowsPerPass: 8,
-  blockDot: (p) => [0, 1, 2, 3].map((k) => dot(`
+  groupBlockBytes: groupBlockBytes('q8_0'),
+  offset: false,
+  rowDot: (p, i) => [0, 1, 2, 3].map((k) => `
       local.get ${p}
-      v128.load8x8_s offset=${2 + 8 * k}`, `$xv${k}`) + (k > 0 ? '\n      i32x4.add' : '')).join(''),
-  unpack: (p) => [0, 1, 2, 3].map((k) => `
-      local.get ${p}
-      v128.load8x8_s offset=${2 + 8 * k}
-      local.set $wv${k}`).join(''),
+      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}${dot(`$xv${k}`, k > 0)}`).join(''),
 };
 
 /**
- * ggml `block_q4_0`: f16 d, then 16 bytes; byte j holds element j (low nibble) and j + 16 (high
- * nibble), each stored as q + 8. Masking/shifting gives the two nibble halves, minus 8 gives int8.
+ * ggml `block_q4_0` codes: 16 bytes; byte j holds element j (low nibble) and j + 16 (high nibble),
+ * each stored as q + 8. Masking / shifting gives the two halves as unsigned bytes 0–15.
+ * Needs v128 locals $packed, $half and $lowNibble (splat 0x0f).
  */
 export const Q4_0_LAYOUT: CodeLayout = {
   name: 'q4_0',
-  blockBytes: 18,
-  rowsPerPass: 4,
-  blockDot: (p) => `
+  groupBlockBytes: groupBlockBytes('q4_0'),
+  offset: true,
+  rowDot: (p, i) => `
       local.get ${p}
-      v128.load offset=2
+      v128.load offset=${codesAt('q4_0', i)}
       local.tee $packed
       local.get $lowNibble
       v128.and
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 0–15 as int8
-      i16x8.extend_low_i8x16_s${dot('', '$xv0')}
+      local.tee $half                  ;; elements 0–15 (+8)
+      i16x8.extend_low_i8x16_u${dot('$xv0', false)}
       local.get $half
-      i16x8.extend_high_i8x16_s${dot('', '$xv1')}
-      i32x4.add
+      i16x8.extend_high_i8x16_u${dot('$xv1', true)}
       local.get $packed
       i32.const 4
       i8x16.shr_u
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 16–31 as int8
-      i16x8.extend_low_i8x16_s${dot('', '$xv2')}
-      i32x4.add
+      local.tee $half                  ;; elements 16–31 (+8)
+      i16x8.extend_low_i8x16_u${dot('$xv2', true)}
       local.get $half
-      i16x8.extend_high_i8x16_s${dot('', '$xv3')}
-      i32x4.add`,
-  unpack: (p) => `
-      local.get ${p}
-      v128.load offset=2
-      local.tee $packed
-      local.get $lowNibble
-      v128.and
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 0–15 as int8
-      i16x8.extend_low_i8x16_s
-      local.set $wv0
-      local.get $half
-      i16x8.extend_high_i8x16_s
-      local.set $wv1
-      local.get $packed
-      i32.const 4
-      i8x16.shr_u
-      local.get $eight
-      i8x16.sub
-      local.tee $half                  ;; elements 16–31 as int8
-      i16x8.extend_low_i8x16_s
-      local.set $wv2
-      local.get $half
-      i16x8.extend_high_i8x16_s
-      local.set $wv3`,
+      i16x8.extend_high_i8x16_u${dot('$xv3', true)}`,
 };

@@ -11,13 +11,15 @@ export const X_CODE_MAX = 32767;
 
 /**
  * `quantize_x_i16($x, $blocks, $xq, $xs)`: for each block b of 32 f32 at x: d = f32(amax / 32767),
- * id = d ≠ 0 ? f32(1 / d) : 0, xq[32b + j] = nearest-even(f32(x · id)) as i16, xs[b] = d.
- * Byte offsets: x [32·blocks] f32, xq [32·blocks] i16, xs [blocks] f32; blocks ≥ 1.
+ * id = d ≠ 0 ? f32(1 / d) : 0, xq[32b + j] = nearest-even(f32(x · id)) as i16, and the block's pair
+ * xs[b] = (d as f32, 8 · Σ_j xq[32b + j] as i32) — the sum is what Q4_0's "+8" nibble offset costs
+ * (quant-groups.ts subtracts it once per block instead of from every nibble).
+ * Byte offsets: x [32·blocks] f32, xq [32·blocks] i16, xs [blocks] pairs of 8 bytes; blocks ≥ 1.
  */
 export const quantizeXI16: FunctionSource = {
   name: 'quantize_x_i16',
   params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
-  locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128']],
+  locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$sum', 'v128']],
   body: `
   loop $block
     f32.const 0
@@ -54,6 +56,9 @@ export const quantizeXI16: FunctionSource = {
     select                            ;; id = d = 0 ? 0 : 1 / d
     f32x4.splat
     local.set $id
+    i32.const 0
+    i32x4.splat
+    local.set $sum
     ${[0, 1, 2, 3].map((k) => `
     local.get $xq
     local.get $x
@@ -69,10 +74,31 @@ export const quantizeXI16: FunctionSource = {
     f32x4.nearest
     i32x4.trunc_sat_f32x4_s
     i16x8.narrow_i32x4_s
-    v128.store offset=${16 * k}`).join('')}
+    local.tee $codes
+    v128.store offset=${16 * k}
+    local.get $codes
+    i32x4.extadd_pairwise_i16x8_s
+    local.get $sum
+    i32x4.add
+    local.set $sum`).join('')}
     local.get $xs
     local.get $d
     f32.store
+    local.get $xs
+    local.get $sum
+    i32x4.extract_lane 0
+    local.get $sum
+    i32x4.extract_lane 1
+    i32.add
+    local.get $sum
+    i32x4.extract_lane 2
+    i32.add
+    local.get $sum
+    i32x4.extract_lane 3
+    i32.add
+    i32.const 3
+    i32.shl
+    i32.store offset=4                ;; 8 · Σ codes
     local.get $x
     i32.const 128
     i32.add
@@ -82,7 +108,7 @@ export const quantizeXI16: FunctionSource = {
     i32.add
     local.set $xq
     local.get $xs
-    i32.const 4
+    i32.const 8
     i32.add
     local.set $xs
     local.get $blocks

@@ -1,0 +1,245 @@
+// Q8_0 / Q4_0 products in SIMD128 over row-group storage (quant/row-groups.ts), decode and prefill:
+//   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j])
+// One pass computes the four rows of a group for one token, reading the group as one sequential
+// stream. Per block: each row's inner Σ is an exact integer dot (`i32x4.dot_i16x8_s` of the weight
+// codes widened to i16 against the int16 activation codes of quantize-x.ts), giving four i32x4 partial
+// sums; a 4×4 transpose-add turns them into one i32x4 holding the four rows' block dots, which is
+// converted and scaled by the four rows' scales at once (the f16 scales convert to f32 in one vector
+// op), and accumulated in one f32x4 whose lanes are the four outputs. No horizontal sums, one store.
+//
+// Prefill (tokens > 1): groups are taken CHUNK_GROUPS at a time and every token passes over a chunk
+// while it is in L2, so the weights stream from memory once per call, not once per token.
+import type { FunctionSource } from '../assembler.ts';
+import { ROW_GROUP } from '../../quant/row-groups.ts';
+import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
+import { CHUNK_ROWS } from './snippets.ts';
+
+/** Groups per prefill chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
+const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
+
+/** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
+const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
+const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
+const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+
+/** Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles). */
+const pairSum = (a: string, b: string, low: string, high: string): string => `
+      local.get ${a}
+      local.get ${b}
+      i8x16.shuffle ${low}
+      local.get ${a}
+      local.get ${b}
+      i8x16.shuffle ${high}
+      i32x4.add`;
+
+/**
+ * Pushes the four f16 scales at $pb as f32x4: the f16 bits moved into an f32's sign, exponent and
+ * mantissa fields (shift left 16, arithmetic shift right 3, mask 0x8fffe000), times 2^112 to rebias
+ * the exponent (15 → 127); exact for normal and subnormal f16. Inf/NaN would become finite, which is
+ * why toRowGroupsInto refuses them.
+ */
+const scalesF32x4 = `
+      local.get $pb
+      v128.load16x4_u
+      i32.const 16
+      i32x4.shl
+      i32.const 3
+      i32x4.shr_s
+      local.get $f16Mask
+      v128.and
+      local.get $f16Rebias
+      f32x4.mul`;
+
+/** One group (four rows at $p) against token $t: stores Y[$t, 4$i … 4$i + 3]. */
+function groupPass(layout: CodeLayout): string {
+  return `
+        f32.const 0
+        f32x4.splat
+        local.set $acc
+        local.get $p
+        local.set $pb
+        local.get $xq
+        local.get $t
+        local.get $xqStride
+        i32.mul
+        i32.add
+        local.set $q                   ;; token t's codes
+        local.get $xs
+        local.get $t
+        local.get $xsStride
+        i32.mul
+        i32.add
+        local.set $s                   ;; token t's (scale, 8 Σ codes) pairs
+        local.get $blocks
+        local.set $b
+        loop $block
+          ${[0, 1, 2, 3].map((k) => `
+          local.get $q
+          v128.load offset=${16 * k}
+          local.set $xv${k}`).join('')}
+          ${layout.rowDot('$pb', 0)}
+          local.set $d0
+          ${layout.rowDot('$pb', 1)}
+          local.set $d1
+          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32)}
+          local.set $sum01                ;; [r0 lanes 0+2, r1 lanes 0+2, r0 lanes 1+3, r1 lanes 1+3]
+          ${layout.rowDot('$pb', 2)}
+          local.set $d0
+          ${layout.rowDot('$pb', 3)}
+          local.set $d1
+          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32)}
+          local.set $d0                   ;; the same for rows 2 and 3
+          ${pairSum('$sum01', '$d0', LOW_64, HIGH_64)}
+          ;; [block dot of row 0, row 1, row 2, row 3]${layout.offset ? `
+          local.get $s
+          v128.load32_splat offset=4
+          i32x4.sub                      ;; minus 8 Σ q_x: the nibbles' +8` : ''}
+          f32x4.convert_i32x4_s
+          ${scalesF32x4}
+          local.get $s
+          v128.load32_splat
+          f32x4.mul                      ;; d_w · d_x for the four rows
+          f32x4.mul
+          local.get $acc
+          f32x4.add
+          local.set $acc
+          local.get $pb
+          i32.const ${layout.groupBlockBytes}
+          i32.add
+          local.set $pb
+          local.get $q
+          i32.const 64
+          i32.add
+          local.set $q
+          local.get $s
+          i32.const 8
+          i32.add
+          local.set $s
+          local.get $b
+          i32.const 1
+          i32.sub
+          local.tee $b
+          br_if $block
+        end
+        local.get $y
+        local.get $t
+        local.get $yStride
+        i32.mul
+        local.get $i
+        i32.const ${ROW_GROUP}
+        i32.mul
+        i32.add
+        i32.const 2
+        i32.shl
+        i32.add
+        local.get $acc
+        v128.store                       ;; Y[t, 4i … 4i + 3]`;
+}
+
+function quantGroups(layout: CodeLayout): FunctionSource {
+  return {
+    name: `${layout.name}_groups`,
+    params: [
+      ['$w', 'i32'], ['$groups', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'],
+    ],
+    locals: [
+      ['$groupBytes', 'i32'], ['$xqStride', 'i32'], ['$xsStride', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'],
+      ['$p', 'i32'], ['$pb', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$b', 'i32'],
+      ['$xv0', 'v128'], ['$xv1', 'v128'], ['$xv2', 'v128'], ['$xv3', 'v128'],
+      ['$d0', 'v128'], ['$d1', 'v128'], ['$sum01', 'v128'], ['$acc', 'v128'],
+      ['$packed', 'v128'], ['$half', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
+    ],
+    body: `
+  local.get $blocks
+  i32.const ${layout.groupBlockBytes}
+  i32.mul
+  local.set $groupBytes
+  local.get $blocks
+  i32.const 64
+  i32.mul
+  local.set $xqStride                  ;; one token's int16 codes
+  local.get $blocks
+  i32.const 8
+  i32.mul
+  local.set $xsStride                  ;; one token's (scale, sum) pairs
+  i32.const 15
+  i8x16.splat
+  local.set $lowNibble
+  i32.const ${0x8fffe000 | 0}
+  i32x4.splat
+  local.set $f16Mask
+  f32.const ${2 ** 112}
+  f32x4.splat
+  local.set $f16Rebias
+  block $done
+    loop $chunks
+      local.get $groups
+      i32.eqz
+      br_if $done
+      local.get $groups
+      i32.const ${CHUNK_GROUPS}
+      local.get $groups
+      i32.const ${CHUNK_GROUPS}
+      i32.lt_u
+      select
+      local.set $n                     ;; n = min(groups, ${CHUNK_GROUPS})
+      i32.const 0
+      local.set $t
+      loop $tokenLoop                  ;; every token over the chunk
+        i32.const 0
+        local.set $i
+        local.get $w
+        local.set $p
+        loop $groupLoop
+          ${groupPass(layout)}
+          local.get $p
+          local.get $groupBytes
+          i32.add
+          local.set $p
+          local.get $i
+          i32.const 1
+          i32.add
+          local.tee $i
+          local.get $n
+          i32.lt_u
+          br_if $groupLoop
+        end
+        local.get $t
+        i32.const 1
+        i32.add
+        local.tee $t
+        local.get $tokens
+        i32.lt_u
+        br_if $tokenLoop
+      end
+      local.get $w
+      local.get $n
+      local.get $groupBytes
+      i32.mul
+      i32.add
+      local.set $w
+      local.get $y
+      local.get $n
+      i32.const ${4 * ROW_GROUP}
+      i32.mul
+      i32.add
+      local.set $y
+      local.get $groups
+      local.get $n
+      i32.sub
+      local.set $groups
+      br $chunks
+    end
+  end`,
+  };
+}
+
+/**
+ * `q8_0_groups($w, $groups, $blocks, $xq, $xs, $y, $tokens, $yStride)` and `q4_0_groups(...)`: byte
+ * offsets of the row-group weights [groups · 4 rows, blocks], activation codes xq [tokens, 32·blocks]
+ * i16 and pairs xs [tokens, blocks] (quantize_x_i16 over all tokens at once), and Y (row t at
+ * y + 4·t·yStride; columns [0, 4·groups) written, yStride ≥ 4·groups); blocks ≥ 1, tokens ≥ 1.
+ */
+export const q8_0Groups = quantGroups(Q8_0_LAYOUT);
+export const q4_0Groups = quantGroups(Q4_0_LAYOUT);
