@@ -3,8 +3,9 @@
 import { buildModule } from './module.ts';
 import { f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
-import { q4_0Groups, q8_0Groups } from './kernels/quant-groups.ts';
-import { quantizeXI16 } from './kernels/quantize-x.ts';
+import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
+import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
+import { relaxedSimdAvailable } from './relaxed.ts';
 
 /** WebAssembly pages are 64 KiB. */
 export const PAGE_BYTES = 65536;
@@ -15,19 +16,23 @@ export const MAX_PAGES = 65536;
 export interface KernelExports {
   f32_matvec(w: number, x: number, y: number, rows: number, cols: number): void;
   quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
+  quantize_x_i8(x: number, blocks: number, xq: number, xs: number): void;
   q8_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q4_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_0 against int8 activations. */
+  q4_0_i8_groups?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f32_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, q8_0Groups, q4_0Groups, f32Matmul];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;
 
 /** The module bytes, assembled from the kernel sources (exposed for tests and curious readers). */
 export function kernelModuleBytes(): Uint8Array {
-  return buildModule(SOURCES, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
+  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups] : SOURCES;
+  return buildModule(sources, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
 }
 
 /**

@@ -44,11 +44,13 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   const scratch = region.scratchFor(rows, cols, chunk);
   if (scratch === undefined) return false;
   const yStride = w.format === 'f32' ? rows : paddedRows(rows); // the group kernels write whole groups
+  const kernel = kernelFor(region, w.format, chunk > 1); // a short last chunk runs the tile too
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (w.format !== 'f32') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    runSplit(region, w, scratch, n, yStride, chunk > 1); // a short last chunk runs the tile too
+    if (kernel === 'q4_0_i8_groups') region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    else if (w.format !== 'f32') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    runSplit(region, w, scratch, n, yStride, kernel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
     else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
@@ -57,13 +59,20 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
 }
 
 /**
- * Runs one kernel call over all rows for `tokens` token rows (f32: f32_matmul when `prefill`, else one
- * token through f32_matvec; Q8_0/Q4_0: any number through the group kernel), split over threads.
+ * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
+ * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
+ * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one.
  */
-function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, prefill: boolean): void {
+function kernelFor(region: WasmRegion, format: string, prefill: boolean): ParallelKernel {
+  if (format === 'f32') return prefill ? 'f32_matmul' : 'f32_matvec';
+  if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
+  return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';
+}
+
+/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads. */
+function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, kernel: ParallelKernel): void {
   const { rows, cols } = w;
   const blocks = cols / 32;
-  const kernel = (w.format === 'f32' ? (prefill ? 'f32_matmul' : 'f32_matvec') : `${w.format}_groups`) as ParallelKernel;
   /** Kernel arguments for rows [r0, r0 + n) (r0 a multiple of the row group). */
   const argsFor = (r0: number, n: number): number[] => {
     const yAt = scratch.y + 4 * r0;

@@ -9,13 +9,13 @@ function roundHalfEven(v: number): number {
 }
 
 /**
- * Per block of 32: d = f32(amax / 32767), id = d ≠ 0 ? f32(1 / d) : 0, code = nearest-even(f32(x · id))
- * clamped to int16.
+ * Per block of 32: d = f32(amax / codeMax), id = d ≠ 0 ? f32(1 / d) : 0, code = nearest-even(f32(x · id))
+ * clamped to int16 (codeMax 32767: quantize_x_i16; 127: quantize_x_i8, whose codes stay within ±127).
  * @param x [n] f32, n a multiple of 32
  * @returns codes [n] i16, scales [n / 32] f32 (x ≈ codes[i] · scales[i / 32]) and offsetSums [n / 32]
  *   i32 = 8 · Σ codes of each block
  */
-export function quantizeActivationsRef(x: Float32Array): { codes: Int16Array; scales: Float32Array; offsetSums: Int32Array } {
+export function quantizeActivationsRef(x: Float32Array, codeMax: number = X_CODE_MAX): { codes: Int16Array; scales: Float32Array; offsetSums: Int32Array } {
   const f = Math.fround;
   const codes = new Int16Array(x.length);
   const scales = new Float32Array(x.length / 32);
@@ -23,7 +23,7 @@ export function quantizeActivationsRef(x: Float32Array): { codes: Int16Array; sc
   for (let b = 0; b < scales.length; b++) {
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
-    const d = f(amax / X_CODE_MAX);
+    const d = f(amax / codeMax);
     const id = d !== 0 ? f(1 / d) : 0;
     scales[b] = d;
     for (let j = 0; j < 32; j++) {

@@ -6,8 +6,11 @@ import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
+import { X_CODE_MAX, X_CODE_MAX_I8 } from '../../src/wasm/kernels/quantize-x.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
-import { WasmRegion } from '../../src/wasm/region.ts';
+import { regionOf, WasmRegion } from '../../src/wasm/region.ts';
+import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
+import { paddedRows } from '../../src/quant/row-groups.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
 const arena = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
@@ -76,20 +79,54 @@ describe('quantize_x_i16', () => {
   });
 });
 
-describe.each(['q8_0', 'q4_0'] as const)('%s_groups (decode)', (format) => {
+/** The group kernels and the activation codes each one reads (int16, or int8 for q4_0_i8). */
+interface GroupKernel {
+  readonly kernel: 'q8_0_groups' | 'q4_0_groups' | 'q4_0_i8_groups';
+  readonly format: 'q8_0' | 'q4_0';
+  readonly codeMax: number;
+}
+const GROUP_KERNELS: GroupKernel[] = [
+  { kernel: 'q8_0_groups', format: 'q8_0', codeMax: X_CODE_MAX },
+  { kernel: 'q4_0_groups', format: 'q4_0', codeMax: X_CODE_MAX },
+  ...(relaxedSimdAvailable() ? [{ kernel: 'q4_0_i8_groups', format: 'q4_0', codeMax: X_CODE_MAX_I8 } as const] : []),
+];
+/** What linearInto runs Q4_0 with: the int8-activation kernel where relaxed SIMD is available. */
+const Q4_0_CODE_MAX = relaxedSimdAvailable() ? X_CODE_MAX_I8 : X_CODE_MAX;
+
+/** x with each block rounded as `codeMax` activation codes: x̂ = codes · scales. @param x [T, cols] */
+function roundedActivations(x: Float32Array, codeMax: number): Float32Array {
+  const { codes, scales } = quantizeActivationsRef(x, codeMax);
+  return Float32Array.from(codes, (q, c) => q * scales[c >> 5]);
+}
+
+/** Runs one group kernel directly (quantizer + kernel) on a placed matrix: out [T, rows]. */
+function runGroups(kernel: GroupKernel['kernel'], placed: WeightMatrix, x: Float32Array, T: number): Float32Array {
+  const region = regionOf(placed.data)!;
+  const { rows, cols } = placed;
+  const scratch = region.scratchFor(rows, cols, T)!;
+  region.f32.set(x, scratch.x / 4);
+  const quantize = kernel === 'q4_0_i8_groups' ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16;
+  quantize(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  const stride = paddedRows(rows);
+  region.kernels[kernel]!(placed.data.byteOffset, stride / 4, cols / 32, scratch.xq, scratch.xs, scratch.y, T, stride);
+  const out = new Float32Array(T * rows);
+  for (let t = 0; t < T; t++) out.set(region.f32.subarray(scratch.y / 4 + t * stride, scratch.y / 4 + t * stride + rows), t * rows);
+  return out;
+}
+
+describe.each(GROUP_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
   const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.integer({ min: 96, max: 260 }), weight: 1 });
   test.prop([rows, blockCounts, fc.integer({ min: 1, max: 3 }), seed], PROP)(
-    'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
+    `equals dequant(W) · dequant(int${codeMax === X_CODE_MAX ? 16 : 8} activations) up to f32 rounding, and W · x within the activation error bound`,
     (r, blocks, T, s) => {
       const cols = 32 * blocks;
       const w = makeMatrix(format, r, cols, s);
       const dense = dequantizeMatrix(w);
       const x = randomArray(T * cols, s + 1);
-      const got = new Float32Array(T * r).fill(NaN);
-      expect(wasmLinearInto(got, x, arena.place(w), T)).toBe(true);
+      const got = runGroups(kernel, arena.place(w), x, T);
       for (let t = 0; t < T; t++) {
         const xt = x.subarray(t * cols, (t + 1) * cols);
-        const { codes, scales } = quantizeActivationsRef(xt);
+        const { codes, scales } = quantizeActivationsRef(xt, codeMax);
         const xHat = Array.from(codes, (q, c) => q * scales[c >> 5]);
         for (let i = 0; i < r; i++) {
           const spec = dot64(dense, xHat, i, cols);
@@ -105,6 +142,20 @@ describe.each(['q8_0', 'q4_0'] as const)('%s_groups (decode)', (format) => {
     });
 });
 
+describe('quantize_x_i8', () => {
+  test.prop([fc.integer({ min: 1, max: 6 }), seed], PROP)('produces exactly the codes and pairs of quantizeActivationsRef(x, 127)', (blocks, s) => {
+    const x = randomArray(32 * blocks, s);
+    const region = new WasmRegion(16);
+    const scratch = region.scratchFor(1, x.length)!;
+    region.f32.set(x, scratch.x / 4);
+    region.kernels.quantize_x_i8(scratch.x, blocks, scratch.xq, scratch.xs);
+    const want = quantizeActivationsRef(x, X_CODE_MAX_I8);
+    expect(Int16Array.from(new Int8Array(region.memory.buffer, scratch.xq, x.length))).toEqual(want.codes);
+    const pairs = new DataView(region.memory.buffer, scratch.xs, 8 * blocks);
+    expect(Int32Array.from({ length: blocks }, (_, b) => pairs.getInt32(8 * b + 4, true))).toEqual(want.offsetSums);
+  });
+});
+
 describe('linearInto with placed weights', () => {
   test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0' as const), fc.integer({ min: 1, max: 6 }), rows, seed], { ...PROP, numRuns: 30 })(
     'runs wasm close to linearRefInto, with bias', (format, T, r, s) => {
@@ -118,7 +169,8 @@ describe('linearInto with placed weights', () => {
       const got = new Float32Array(T * r);
       const want = new Float32Array(T * r);
       linearInto(got, x, placed, T, bias);
-      linearRefInto(want, x, w, T, bias);
+      // the reference sees the activations as the kernel does (int8-rounded for Q4_0 with relaxed SIMD)
+      linearRefInto(want, format === 'q4_0' ? roundedActivations(x, Q4_0_CODE_MAX) : x, w, T, bias);
       for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThan(2e-3);
     });
 

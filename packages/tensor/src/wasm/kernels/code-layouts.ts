@@ -1,15 +1,21 @@
 // How the Q8_0 and Q4_0 codes of one row-group block (quant/row-groups.ts) become exact integer dot
-// products with the int16 activation codes, for quant-groups.ts.
+// products with the activation codes (quantize-x.ts), for quant-groups.ts: int16 activations with
+// `i32x4.dot_i16x8_s` (Q8_0, Q4_0), or int8 activations with relaxed SIMD's int8 dot (Q4_0 where the
+// engine has it, ../relaxed.ts) — the Q4_0 nibbles 0–15 are the 7-bit unsigned operand it wants.
 import { codeBytes, groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 
 /** One format's code layout inside a row-group block. */
 export interface CodeLayout {
-  readonly name: 'q8_0' | 'q4_0';
+  /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
+  readonly name: 'q8_0' | 'q4_0' | 'q4_0_i8';
+  /** Bytes of one activation block's codes: 64 (int16) or 32 (int8), loaded into $xv0 … */
+  readonly xBlockBytes: 64 | 32;
   /** Bytes per group block (four f16 scales, then four rows' codes). */
   readonly groupBlockBytes: number;
   /**
    * Pushes the i32x4 partial sums of Σ_j c_w[j] · q_x[j] for row i of the group block at local `p`
-   * (activation codes in $xv0..3 = elements 0–7, 8–15, 16–23, 24–31). c_w is the stored code:
+   * (int16 activation codes in $xv0..3 = elements 0–7, 8–15, 16–23, 24–31; int8 ones in $xv0..1 =
+   * elements 0–15, 16–31). c_w is the stored code:
    * the int8 weight for Q8_0, the unsigned nibble q + 8 for Q4_0 (see `offset`).
    */
   readonly rowDot: (p: string, i: number) => string;
@@ -30,6 +36,7 @@ const dot = (xv: string, add: boolean): string => `
 /** ggml `block_q8_0` codes: 32 int8; `v128.load8x8_s` widens 8 of them to i16 in the load. */
 export const Q8_0_LAYOUT: CodeLayout = {
   name: 'q8_0',
+  xBlockBytes: 64,
   groupBlockBytes: groupBlockBytes('q8_0'),
   offset: false,
   rowDot: (p, i) => [0, 1, 2, 3].map((k) => `
@@ -44,6 +51,7 @@ export const Q8_0_LAYOUT: CodeLayout = {
  */
 export const Q4_0_LAYOUT: CodeLayout = {
   name: 'q4_0',
+  xBlockBytes: 64,
   groupBlockBytes: groupBlockBytes('q4_0'),
   offset: true,
   rowDot: (p, i) => `
@@ -63,4 +71,35 @@ export const Q4_0_LAYOUT: CodeLayout = {
       i16x8.extend_low_i8x16_u${dot('$xv2', true)}
       local.get $half
       i16x8.extend_high_i8x16_u${dot('$xv3', true)}`,
+};
+
+/**
+ * Q4_0 against int8 activations: `i16x8.relaxed_dot_i8x16_i7x16_s` (x86 `pmaddubsw`: 16 products,
+ * pairs summed to i16) of the activations with each half's nibbles, the two halves added in i16
+ * (|sum| ≤ 4 · 15 · 128 < 2^15: exact), then widened pairwise to i32x4. The nibbles are 0–15, so the
+ * "i7" operand is in range and the result is exact and the same on every engine.
+ * Needs v128 locals $packed and $lowNibble (splat 0x0f).
+ */
+export const Q4_0_I8_LAYOUT: CodeLayout = {
+  name: 'q4_0_i8',
+  xBlockBytes: 32,
+  groupBlockBytes: groupBlockBytes('q4_0'),
+  offset: true,
+  rowDot: (p, i) => `
+      local.get $xv0
+      local.get ${p}
+      v128.load offset=${codesAt('q4_0', i)}
+      local.tee $packed
+      local.get $lowNibble
+      v128.and                         ;; elements 0–15 (+8)
+      i16x8.relaxed_dot_i8x16_i7x16_s
+      local.get $xv1
+      local.get $packed
+      i32.const 4
+      i16x8.shr_u
+      local.get $lowNibble
+      v128.and                         ;; elements 16–31 (+8)
+      i16x8.relaxed_dot_i8x16_i7x16_s
+      i16x8.add
+      i32x4.extadd_pairwise_i16x8_s`,
 };

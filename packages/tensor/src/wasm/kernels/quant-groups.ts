@@ -11,7 +11,7 @@
 // while it is in L2, so the weights stream from memory once per call, not once per token.
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
-import { Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
+import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
 import { CHUNK_ROWS } from './snippets.ts';
 
 /** Groups per prefill chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
@@ -74,7 +74,7 @@ function groupPass(layout: CodeLayout): string {
         local.get $blocks
         local.set $b
         loop $block
-          ${[0, 1, 2, 3].map((k) => `
+          ${[...Array(layout.xBlockBytes / 16).keys()].map((k) => `
           local.get $q
           v128.load offset=${16 * k}
           local.set $xv${k}`).join('')}
@@ -109,7 +109,7 @@ function groupPass(layout: CodeLayout): string {
           i32.add
           local.set $pb
           local.get $q
-          i32.const 64
+          i32.const ${layout.xBlockBytes}
           i32.add
           local.set $q
           local.get $s
@@ -156,9 +156,9 @@ function quantGroups(layout: CodeLayout): FunctionSource {
   i32.mul
   local.set $groupBytes
   local.get $blocks
-  i32.const 64
+  i32.const ${layout.xBlockBytes}
   i32.mul
-  local.set $xqStride                  ;; one token's int16 codes
+  local.set $xqStride                  ;; one token's activation codes
   local.get $blocks
   i32.const 8
   i32.mul
@@ -238,8 +238,11 @@ function quantGroups(layout: CodeLayout): FunctionSource {
 /**
  * `q8_0_groups($w, $groups, $blocks, $xq, $xs, $y, $tokens, $yStride)` and `q4_0_groups(...)`: byte
  * offsets of the row-group weights [groups · 4 rows, blocks], activation codes xq [tokens, 32·blocks]
- * i16 and pairs xs [tokens, blocks] (quantize_x_i16 over all tokens at once), and Y (row t at
+ * i16 (i8 for q4_0_i8) and pairs xs [tokens, blocks] (quantize_x_i16 over all tokens at once), and Y (row t at
  * y + 4·t·yStride; columns [0, 4·groups) written, yStride ≥ 4·groups); blocks ≥ 1, tokens ≥ 1.
  */
 export const q8_0Groups = quantGroups(Q8_0_LAYOUT);
 export const q4_0Groups = quantGroups(Q4_0_LAYOUT);
+
+/** `q4_0_i8_groups(...)`: Q4_0 against int8 activation codes (quantize_x_i8); needs relaxed SIMD. */
+export const q4_0I8Groups = quantGroups(Q4_0_I8_LAYOUT);

@@ -1,26 +1,59 @@
-// Activations → 16-bit integers per block of 32, so quantized matvecs can use integer dot products
-// (`i32x4.dot_i16x8_s`) against the weights' int8/int4 codes. Like ggml's `quantize_row_q8_0`
-// (which quantizes activations to int8 before `ggml_vec_dot_q8_0_q8_0`), but with int16 codes:
-// d = amax / 32767, so each activation's error is at most d / 2 ≈ 1.5e-5 · amax of its block —
-// far below the weights' own quantization error — while the integer dot costs the same.
+// Activations → integer codes per block of 32, so quantized matvecs can use integer dot products
+// against the weights' int8/int4 codes. Like ggml's `quantize_row_q8_0` (which quantizes activations
+// to int8 before `ggml_vec_dot_q8_0_q8_0`), in two widths:
+//   int16 (quantize_x_i16): d = amax / 32767, each activation's error at most d / 2 ≈ 1.5e-5 · amax
+//     of its block — far below the weights' own quantization error — for `i32x4.dot_i16x8_s`.
+//   int8 (quantize_x_i8): d = amax / 127, error at most d / 2 ≈ 3.9e-3 · amax, exactly ggml's
+//     precision, for the relaxed-SIMD int8 dot products of the Q4_0 kernel (code-layouts.ts).
 // TS reference: quantizeActivationsRef in ../reference.ts.
 import type { FunctionSource } from '../assembler.ts';
 
 /** Largest int16 code. */
 export const X_CODE_MAX = 32767;
+/** Largest int8 code. */
+export const X_CODE_MAX_I8 = 127;
 
-/**
- * `quantize_x_i16($x, $blocks, $xq, $xs)`: for each block b of 32 f32 at x: d = f32(amax / 32767),
- * id = d ≠ 0 ? f32(1 / d) : 0, xq[32b + j] = nearest-even(f32(x · id)) as i16, and the block's pair
- * xs[b] = (d as f32, 8 · Σ_j xq[32b + j] as i32) — the sum is what Q4_0's "+8" nibble offset costs
- * (quant-groups.ts subtracts it once per block instead of from every nibble).
- * Byte offsets: x [32·blocks] f32, xq [32·blocks] i16, xs [blocks] pairs of 8 bytes; blocks ≥ 1.
- */
-export const quantizeXI16: FunctionSource = {
-  name: 'quantize_x_i16',
-  params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
-  locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$sum', 'v128']],
-  body: `
+/** Codes of 8 activations x[8k … 8k+7] as an i16x8 on the stack ($id: the splat inverse scale). */
+const codesI16x8 = (k: number): string => [0, 1].map((h) => `
+    local.get $x
+    v128.load offset=${32 * k + 16 * h}
+    local.get $id
+    f32x4.mul
+    f32x4.nearest
+    i32x4.trunc_sat_f32x4_s`).join('') + `
+    i16x8.narrow_i32x4_s`;
+
+/** Stores block codes at $xq: four i16x8 (64 bytes), or two i8x16 (32 bytes) narrowed from pairs. */
+function storeCodes(bits: 16 | 8): string {
+  return [0, 1, 2, 3].map((k) => {
+    const sum = `
+    local.get $codes
+    i32x4.extadd_pairwise_i16x8_s
+    local.get $sum
+    i32x4.add
+    local.set $sum`;
+    if (bits === 16) return `
+    local.get $xq${codesI16x8(k)}
+    local.tee $codes
+    v128.store offset=${16 * k}${sum}`;
+    return k % 2 === 0 ? `${codesI16x8(k)}
+    local.tee $codes
+    local.set $prev${sum}` : `
+    local.get $xq
+    local.get $prev${codesI16x8(k)}
+    local.tee $codes
+    i8x16.narrow_i16x8_s
+    v128.store offset=${8 * (k - 1)}${sum}`;
+  }).join('');
+}
+
+function quantizeX(bits: 16 | 8): FunctionSource {
+  const codeMax = bits === 16 ? X_CODE_MAX : X_CODE_MAX_I8;
+  return {
+    name: `quantize_x_i${bits}`,
+    params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
+    locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$prev', 'v128'], ['$sum', 'v128']],
+    body: `
   loop $block
     f32.const 0
     f32x4.splat
@@ -43,7 +76,7 @@ export const quantizeXI16: FunctionSource = {
     local.get $amax
     f32x4.extract_lane 3
     f32.max
-    f32.const ${X_CODE_MAX}
+    f32.const ${codeMax}
     f32.div
     local.set $d
     f32.const 0
@@ -59,28 +92,7 @@ export const quantizeXI16: FunctionSource = {
     i32.const 0
     i32x4.splat
     local.set $sum
-    ${[0, 1, 2, 3].map((k) => `
-    local.get $xq
-    local.get $x
-    v128.load offset=${32 * k}
-    local.get $id
-    f32x4.mul
-    f32x4.nearest
-    i32x4.trunc_sat_f32x4_s
-    local.get $x
-    v128.load offset=${32 * k + 16}
-    local.get $id
-    f32x4.mul
-    f32x4.nearest
-    i32x4.trunc_sat_f32x4_s
-    i16x8.narrow_i32x4_s
-    local.tee $codes
-    v128.store offset=${16 * k}
-    local.get $codes
-    i32x4.extadd_pairwise_i16x8_s
-    local.get $sum
-    i32x4.add
-    local.set $sum`).join('')}
+    ${storeCodes(bits)}
     local.get $xs
     local.get $d
     f32.store
@@ -104,7 +116,7 @@ export const quantizeXI16: FunctionSource = {
     i32.add
     local.set $x
     local.get $xq
-    i32.const 64
+    i32.const ${bits * 4}
     i32.add
     local.set $xq
     local.get $xs
@@ -117,4 +129,17 @@ export const quantizeXI16: FunctionSource = {
     local.tee $blocks
     br_if $block
   end`,
-};
+  };
+}
+
+/**
+ * `quantize_x_i16($x, $blocks, $xq, $xs)`: for each block b of 32 f32 at x: d = f32(amax / 32767),
+ * id = d ≠ 0 ? f32(1 / d) : 0, xq[32b + j] = nearest-even(f32(x · id)) as i16, and the block's pair
+ * xs[b] = (d as f32, 8 · Σ_j xq[32b + j] as i32) — the sum is what Q4_0's "+8" nibble offset costs
+ * (quant-groups.ts subtracts it once per block instead of from every nibble).
+ * Byte offsets: x [32·blocks] f32, xq [32·blocks] i16, xs [blocks] pairs of 8 bytes; blocks ≥ 1.
+ */
+export const quantizeXI16 = quantizeX(16);
+
+/** `quantize_x_i8(...)`: the same with d = f32(amax / 127) and xq [32·blocks] i8. */
+export const quantizeXI8 = quantizeX(8);
