@@ -70,15 +70,31 @@ export function toRowGroupsInto(target: Uint8Array, gguf: Uint8Array, format: Ro
   if (!Number.isInteger(blocks)) throw new ShapeError(`${format}: row length ${cols} is not a multiple of 32`);
   if (gguf.byteLength !== rows * blocks * block) throw new ShapeError(`${format} [${rows}, ${cols}]: expected ${rows * blocks * block} bytes, got ${gguf.byteLength}`);
   if (target.byteLength !== rowGroupBytes(format, rows, cols)) throw new ShapeError(`${format} row groups: target holds ${target.byteLength} bytes, expected ${rowGroupBytes(format, rows, cols)}`);
+  assertFiniteScales(gguf, format, rows, cols);
   if (rows % ROW_GROUP !== 0) target.fill(0); // the padding rows stay zero
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
       const src = (r * blocks + b) * block;
-      if ((gguf[src + 1] & 0x7c) === 0x7c) throw new ShapeError(`${format} [${rows}, ${cols}]: row ${r} block ${b} has an Inf/NaN scale`);
       const s = scaleOffset(format, blocks, r, b);
       target[s] = gguf[src];
       target[s + 1] = gguf[src + 1];
       target.set(gguf.subarray(src + 2, src + 2 + codes), codesOffset(format, blocks, r, b));
+    }
+  }
+}
+
+/**
+ * Throws ShapeError when a GGUF block scale is Inf or NaN (f16 exponent bits all ones): the vector f16
+ * conversion of the row-group kernels would turn it into a finite value.
+ * @param gguf rows · (cols / 32) GGUF blocks
+ */
+export function assertFiniteScales(gguf: Uint8Array, format: RowGroupFormat, rows: number, cols: number): void {
+  const block = blockBytes(format);
+  for (let at = 1; at < gguf.byteLength; at += block) {
+    if ((gguf[at] & 0x7c) === 0x7c) {
+      const index = (at - 1) / block;
+      const blocks = cols / 32;
+      throw new ShapeError(`${format} [${rows}, ${cols}]: row ${Math.floor(index / blocks)} block ${index % blocks} has an Inf/NaN scale`);
     }
   }
 }

@@ -6,9 +6,9 @@
 import { ShapeError } from '../errors.ts';
 import type { WeightMatrix } from '../matrix.ts';
 import { MatvecPool } from '../parallel/pool.ts';
-import { rowGroupBytes, toRowGroupsInto } from '../quant/row-groups.ts';
+import { rowGroupBytes } from '../quant/row-groups.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
-import { WasmRegion } from './region.ts';
+import { regionOf, WasmRegion } from './region.ts';
 
 export interface ArenaOptions {
   /**
@@ -69,7 +69,7 @@ export class WasmWeightArena {
     const what = `${w.format} matrix [${w.rows}, ${w.cols}]`;
     if ((w.format === 'q8_0' || w.format === 'q4_0') && w.layout !== 'row-groups') {
       const target = this.allocate(rowGroupBytes(w.format, w.rows, w.cols), what);
-      toRowGroupsInto(target, w.data, w.format, w.rows, w.cols);
+      regionOf(target)!.toRowGroups(target, w.data, w.format, w.rows, w.cols);
       return { ...w, data: target, layout: 'row-groups' };
     }
     const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);

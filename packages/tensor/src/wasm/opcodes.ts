@@ -33,7 +33,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'local.get': core(0x20, 'local'), 'local.set': core(0x21, 'local'), 'local.tee': core(0x22, 'local'),
   // scalar memory
   'i32.load': core(0x28, 'memarg'), 'f32.load': core(0x2a, 'memarg'), 'i32.load16_u': core(0x2f, 'memarg'),
-  'i32.store': core(0x36, 'memarg'), 'f32.store': core(0x38, 'memarg'),
+  'i32.store': core(0x36, 'memarg'), 'f32.store': core(0x38, 'memarg'), 'i32.store16': core(0x3b, 'memarg'),
   // scalar constants and arithmetic
   'i32.const': core(0x41, 'i32'), 'f32.const': core(0x43, 'f32'),
   'i32.eqz': core(0x45), 'i32.eq': core(0x46), 'i32.ne': core(0x47), 'i32.lt_u': core(0x49), 'i32.ge_u': core(0x4f),

@@ -8,13 +8,17 @@
 // The memory is shared (SharedArrayBuffer-backed), so growing it never detaches the typed-array views
 // that matrices hold, and worker threads can read the same bytes without copies.
 import { f16ToF32 } from '../dtype.ts';
-import { paddedRows } from '../quant/row-groups.ts';
+import {
+  assertFiniteScales, codeBytes, groupBlockBytes, paddedRows, ROW_GROUP, toRowGroupsInto, type RowGroupFormat,
+} from '../quant/row-groups.ts';
 import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
 import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
 
 const TABLE_BYTES = 65536 * 4; // at F16_TABLE_OFFSET = 0, where the kernels read it
 const ALIGN = 64;
+/** Bytes of GGUF rows toRowGroups stages at a time (whole groups; at least one group however long the rows). */
+const STAGING_BYTES = 1 << 20;
 
 /** Byte offsets of the activation scratch for T token rows through a [rows, cols] matrix. */
 export interface Scratch {
@@ -39,6 +43,7 @@ export class WasmRegion {
   parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
   private top = TABLE_BYTES;
   private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
+  private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
 
@@ -97,6 +102,35 @@ export class WasmRegion {
     const xs = at(xq + s.tokens * s.cols * 2);
     const y = at(xs + s.tokens * (s.cols / 32) * 8);
     return { x, xq, xs, y };
+  }
+
+  /**
+   * Rearranges Q8_0/Q4_0 GGUF rows into row groups at `target` (a range of this memory, sized by
+   * rowGroupBytes) with the wasm kernel: STAGING_BYTES of rows at a time are copied into a staging
+   * area, then moved block by block. Falls back to the TypeScript toRowGroupsInto when the memory has
+   * no room for the staging area.
+   * @throws ShapeError for an Inf/NaN block scale
+   */
+  toRowGroups(target: Uint8Array, gguf: Uint8Array, format: RowGroupFormat, rows: number, cols: number): void {
+    const blocks = cols / 32;
+    const rowBytes = blocks * (2 + codeBytes(format));
+    const stageRows = Math.max(ROW_GROUP, Math.floor(STAGING_BYTES / rowBytes / ROW_GROUP) * ROW_GROUP);
+    this.staging ??= this.allocate(STAGING_BYTES);
+    if (this.staging === undefined || stageRows * rowBytes > this.staging.byteLength) {
+      toRowGroupsInto(target, gguf, format, rows, cols);
+      return;
+    }
+    assertFiniteScales(gguf, format, rows, cols);
+    const bytes = new Uint8Array(this.buffer);
+    const stage = this.staging.byteOffset;
+    const convert = format === 'q8_0' ? this.kernels.q8_0_to_row_groups : this.kernels.q4_0_to_row_groups;
+    for (let r0 = 0; r0 < rows; r0 += stageRows) {
+      const n = Math.min(stageRows, rows - r0);
+      const padded = paddedRows(n);
+      bytes.set(gguf.subarray(r0 * rowBytes, (r0 + n) * rowBytes), stage);
+      bytes.fill(0, stage + n * rowBytes, stage + padded * rowBytes); // zero rows pad the last group
+      convert(stage, target.byteOffset + (r0 / ROW_GROUP) * blocks * groupBlockBytes(format), padded / ROW_GROUP, blocks);
+    }
   }
 
   private refreshViews(): void {
