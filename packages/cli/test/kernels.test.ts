@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InferenceSession, convertToGguf, loadModel, type Kernels } from '@phi3/model';
+import { relaxedSimdAvailable } from '@phi3/tensor';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const phi3 = (...args: string[]) =>
@@ -64,8 +65,10 @@ describe('--kernels wasm', () => {
         maxAbs = Math.max(maxAbs, Math.abs(ts[i][v]));
         diff = Math.max(diff, Math.abs(ts[i][v] - wasm[i][v]));
       }
-      // int16 activations (≤ 1.5e-5 of each block's max) and f32 lanes: far below the weights' quantization error
-      expect(diff).toBeLessThan(1e-3 * maxAbs);
+      // Q8_0: int16 activations (≤ 1.5e-5 of each block's max) and f32 lanes; Q4_0 with relaxed SIMD: int8
+      // activations as ggml rounds them (≤ 3.9e-3 of each block's max). Both far below the weights' own
+      // quantization error (Q4_0 vs f32 on this fixture: several units); int8 rounding compounds over layers to ~3%.
+      expect(diff).toBeLessThan((quant === 'q4_0' && relaxedSimdAvailable() ? 5e-2 : 1e-3) * maxAbs);
       expect(diff).toBeGreaterThan(0); // the wasm path really ran (different summation, quantized activations)
     }
     // and the CLI's verify --weights reports the same greedy tokens with either kernel set

@@ -108,7 +108,8 @@ export function buildModel(config: ModelConfig, weights: WeightSource): Model {
     variant,
     decoder,
     weights,
-    createCache: (maxTokens = config.maxPositionEmbeddings) => new KvCache(config.nLayers, kvDim, maxTokens),
+    createCache: (maxTokens = config.maxPositionEmbeddings) =>
+      new KvCache(config.nLayers, kvDim, maxTokens, undefined, weights.allocateF32?.bind(weights)),
     forward: (tokens, cache, opts) => forwardDecoder(decoder, tokens, cache, opts),
     close: () => weights.close(),
   };

@@ -2,7 +2,7 @@
  * Scaled dot-product attention over the KV cache, with GQA and causal / sliding-window / custom
  * masks (HF modeling_phi3.py v4.47.1 `Phi3Attention.forward`, eager path).
  */
-import { softmaxInto } from '@phi3/tensor';
+import { softmaxInto, wasmAttentionInto } from '@phi3/tensor';
 import type { KvCache } from './kv-cache.ts';
 import { applyRotary, type RotaryTables } from './rope.ts';
 
@@ -33,12 +33,15 @@ export interface AttentionMask {
  * @param keys   [>= pos0 + T, Hkv * Dh] f32 cached keys (rows 0 .. pos0 + T - 1 valid)
  * @param values [>= pos0 + T, Hkv * Dh] f32 cached values
  * @param pos0   absolute position of query row 0
+ * A KV cache in wasm memory runs the SIMD kernels of @phi3/tensor instead (same semantics, f32 sums;
+ * causal and sliding-window masks); these loops are the reference they are tested against.
  */
 export function attentionInto(
   out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array,
   pos0: number, T: number, layout: AttentionLayout, scale: number, mask: AttentionMask,
 ): void {
   const { nHeads: H, nKvHeads: Hkv, headDim: Dh } = layout;
+  if (mask.allows === undefined && wasmAttentionInto(out, q, keys, values, pos0, T, H, Hkv, Dh, scale, mask.window)) return;
   const group = H / Hkv; // query heads per kv head
   const kvDim = Hkv * Dh;
   const scores = new Float32Array(pos0 + T);

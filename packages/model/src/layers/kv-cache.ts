@@ -4,7 +4,9 @@
  * Layer l holds K and V as [S, Hkv * Dh] f32 rows, one row per absolute position. Keys are stored
  * already rotated (RoPE is applied before caching, as in HF `Phi3Attention.forward`). Buffers are
  * allocated once for `initialTokens` positions and grow geometrically (copy on grow, rare) up to
- * `maxTokens`; a decode step inside the allocation allocates nothing.
+ * `maxTokens`; a decode step inside the allocation allocates nothing. With `allocate` (the wasm
+ * kernels' memory, where attention then runs in SIMD), each layer gets all `maxTokens` rows at once —
+ * reserved, not resident, until written — so the cache never moves.
  *
  * Protocol for one forward of T new tokens: every layer calls `write(l, k, v)` for positions
  * [length, length + T) and then attends over `length + T` rows; the caller calls `commit(T)` once all
@@ -24,13 +26,26 @@ export class KvCache {
    * @param kvDim     Hkv * Dh floats per cached row
    * @param maxTokens hard limit on cached positions (usually the model's context length)
    * @param initialTokens positions allocated up front (default min(maxTokens, 256))
+   * @param allocate where layer buffers live: [floats] f32 zeroed, or undefined when it has no room
+   *   (then every layer uses ordinary arrays)
    */
   constructor(
     readonly nLayers: number,
     readonly kvDim: number,
     readonly maxTokens: number,
     initialTokens = Math.min(maxTokens, 256),
+    allocate?: (floats: number) => Float32Array | undefined,
   ) {
+    const rows = maxTokens * kvDim;
+    const placed = allocate === undefined ? [] : Array.from({ length: nLayers }, () => allocate(2 * rows));
+    if (placed.length > 0 && placed.every((a) => a !== undefined)) {
+      this.capacity = maxTokens;
+      for (const a of placed) {
+        this.keys.push(a!.subarray(0, rows));
+        this.values.push(a!.subarray(rows, 2 * rows));
+      }
+      return;
+    }
     this.capacity = Math.max(1, Math.min(initialTokens, maxTokens));
     for (let l = 0; l < nLayers; l++) {
       this.keys.push(new Float32Array(this.capacity * kvDim));

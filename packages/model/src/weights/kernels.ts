@@ -53,6 +53,7 @@ export function placeWeights(source: WeightSource, kernels: Kernels, options: Pl
     info: (name) => source.info(name),
     getF32: (name) => source.getF32(name),
     getMatrix: (name) => arena.place(source.getMatrix(name)),
+    allocateF32: (floats) => arena.allocateF32(floats), // the KV cache: attention runs in wasm on it
     close: () => {
       arena.close(); // stops the worker threads
       source.close();

@@ -35,6 +35,11 @@ export interface WeightSource {
   getMatrix(name: string): WeightMatrix;
   /** Releases file handles. */
   close(): void;
+  /**
+   * Memory next to the weights for state the same kernels read (the KV cache; see weights/kernels.ts):
+   * [floats] f32 zeroed, or undefined when there is no room. Absent for ordinary sources.
+   */
+  allocateF32?(floats: number): Float32Array | undefined;
 }
 
 /**

@@ -79,6 +79,18 @@ export class WasmWeightArena {
     return { ...w, data };
   }
 
+  /**
+   * Zeroed f32 memory in a wasm memory, for state the kernels read next to the weights (the KV cache:
+   * attention runs in wasm on it, ../attention.ts). Pages untouched so far cost no resident memory.
+   * @returns [floats] f32, or undefined when it would not fit in one memory
+   */
+  allocateF32(floats: number): Float32Array | undefined {
+    const bytes = 4 * floats;
+    if (bytes > this.maxBytesPerMemory - 2 * 65536 * 4) return undefined;
+    const area = this.allocate(bytes, `f32 state [${floats}]`);
+    return new Float32Array(area.buffer, area.byteOffset, floats);
+  }
+
   private allocate(bytes: number, what: string): Uint8Array {
     const last = this.regions.at(-1);
     const inLast = last?.allocate(bytes);

@@ -6,6 +6,7 @@ import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
+import { attnScores, attnValues } from './kernels/attention.ts';
 import { relaxedSimdAvailable } from './relaxed.ts';
 
 /** WebAssembly pages are 64 KiB. */
@@ -23,11 +24,13 @@ export interface KernelExports {
   /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_0 against int8 activations. */
   q4_0_i8_groups?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f32_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
-  q8_0_to_row_groups(src: number, dst: number, groups: number, blocks: number): void;
-  q4_0_to_row_groups(src: number, dst: number, groups: number, blocks: number): void;
+  q8_0_to_row_groups(src: number, dst: number, groups: number, blocks: number, flag: number): void;
+  q4_0_to_row_groups(src: number, dst: number, groups: number, blocks: number, flag: number): void;
+  attn_scores(q: number, k: number, s: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number, scaleBits: number): void;
+  attn_values(p: number, v: number, o: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

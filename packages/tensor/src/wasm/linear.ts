@@ -6,6 +6,7 @@ import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { groupBlockBytes, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
+import { runOverThreads } from './threads.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
@@ -83,22 +84,6 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
     return [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
   };
-  const run = region.kernels[kernel] as (...args: number[]) => void;
-  const parallel = rows >= PARALLEL_MIN_ROWS ? region.parallel : undefined;
-  if (parallel === undefined) {
-    run(...argsFor(0, rows));
-    return;
-  }
-  // equal slices of whole 8-row groups; the main thread takes the first, workers the rest
-  const { pool, index } = parallel;
-  const slice = Math.ceil(rows / (pool.helpers + 1) / 8) * 8;
-  const started: number[] = [];
-  for (let i = 0; i < pool.helpers; i++) {
-    const r0 = slice * (i + 1);
-    if (r0 >= rows) break;
-    pool.start(i, index, kernel, argsFor(r0, Math.min(slice, rows - r0)));
-    started.push(i);
-  }
-  run(...argsFor(0, Math.min(slice, rows)));
-  for (const i of started) pool.wait(i);
+  // equal slices of whole 8-row groups (two row groups)
+  runOverThreads(region, kernel, rows, 8, PARALLEL_MIN_ROWS, argsFor);
 }

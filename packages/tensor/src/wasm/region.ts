@@ -44,6 +44,7 @@ export class WasmRegion {
   private top = TABLE_BYTES;
   private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
   private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
+  private attention: { q: number; scores: number; out: number; width: number; scoreFloats: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
 
@@ -105,6 +106,24 @@ export class WasmRegion {
   }
 
   /**
+   * Byte offsets of attention scratch: q and out [width] f32, scores [scoreFloats] f32; reused, grown
+   * (by a fresh area) on demand. Undefined when the memory is full.
+   */
+  attentionScratch(width: number, scoreFloats: number): { q: number; scores: number; out: number } | undefined {
+    const a = this.attention;
+    if (a !== undefined && a.width >= width && a.scoreFloats >= scoreFloats) return a;
+    const w = Math.max(width, a?.width ?? 0);
+    const s = Math.max(scoreFloats, 2 * (a?.scoreFloats ?? 0)); // doubling: growing contexts allocate O(log n) times
+    const area = this.allocate(4 * (2 * w + s) + 2 * ALIGN);
+    if (area === undefined) return undefined;
+    const at = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+    const q = area.byteOffset;
+    const out = at(q + 4 * w);
+    this.attention = { q, out, scores: at(out + 4 * w), width: w, scoreFloats: s };
+    return this.attention;
+  }
+
+  /**
    * Rearranges Q8_0/Q4_0 GGUF rows into row groups at `target` (a range of this memory, sized by
    * rowGroupBytes) with the wasm kernel: STAGING_BYTES of rows at a time are copied into a staging
    * area, then moved block by block. Falls back to the TypeScript toRowGroupsInto when the memory has
@@ -115,21 +134,22 @@ export class WasmRegion {
     const blocks = cols / 32;
     const rowBytes = blocks * (2 + codeBytes(format));
     const stageRows = Math.max(ROW_GROUP, Math.floor(STAGING_BYTES / rowBytes / ROW_GROUP) * ROW_GROUP);
-    this.staging ??= this.allocate(STAGING_BYTES);
-    if (this.staging === undefined || stageRows * rowBytes > this.staging.byteLength) {
+    this.staging ??= this.allocate(STAGING_BYTES + 4);
+    if (this.staging === undefined || stageRows * rowBytes > STAGING_BYTES) {
       toRowGroupsInto(target, gguf, format, rows, cols);
       return;
     }
-    assertFiniteScales(gguf, format, rows, cols);
     const bytes = new Uint8Array(this.buffer);
     const stage = this.staging.byteOffset;
+    const flag = stage + STAGING_BYTES; // the kernel's Inf/NaN flag
     const convert = format === 'q8_0' ? this.kernels.q8_0_to_row_groups : this.kernels.q4_0_to_row_groups;
     for (let r0 = 0; r0 < rows; r0 += stageRows) {
       const n = Math.min(stageRows, rows - r0);
       const padded = paddedRows(n);
       bytes.set(gguf.subarray(r0 * rowBytes, (r0 + n) * rowBytes), stage);
       bytes.fill(0, stage + n * rowBytes, stage + padded * rowBytes); // zero rows pad the last group
-      convert(stage, target.byteOffset + (r0 / ROW_GROUP) * blocks * groupBlockBytes(format), padded / ROW_GROUP, blocks);
+      convert(stage, target.byteOffset + (r0 / ROW_GROUP) * blocks * groupBlockBytes(format), padded / ROW_GROUP, blocks, flag);
+      if (new Int32Array(this.buffer, flag, 1)[0] !== 0) assertFiniteScales(gguf, format, rows, cols); // throws, naming the block
     }
   }
 
