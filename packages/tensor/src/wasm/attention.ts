@@ -6,8 +6,11 @@ import { softmaxInto } from '../ops/reduce.ts';
 import { regionOf } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
-/** Fewer heads than this run on the calling thread only. */
-const PARALLEL_MIN_HEADS = 4;
+/**
+ * Below this many multiply-adds per kernel call (H · n · Dh) the heads stay on the calling thread:
+ * waking a worker costs tens of µs, about what 1M multiply-adds take here (phi-3-mini: ~340 keys).
+ */
+const PARALLEL_MIN_WORK = 1 << 20;
 
 const scaleBits = new Int32Array(1);
 const scaleF32 = new Float32Array(scaleBits.buffer);
@@ -41,10 +44,11 @@ export function wasmAttentionInto(
     region.f32.set(q.subarray(t * width, (t + 1) * width), scratch.q / 4);
     const k = keys.byteOffset + j0 * kvStride * 4;
     const v = values.byteOffset + j0 * kvStride * 4;
-    runOverThreads(region, 'attn_scores', nHeads, 1, PARALLEL_MIN_HEADS, (h0, m) => [scratch.q, k, scratch.scores, n, kvStride, headDim, h0, h0 + m, group, scaleBits[0]]);
+    const minHeads = nHeads * n * headDim >= PARALLEL_MIN_WORK ? 1 : Infinity; // split heads only when worth a hand-off
+    runOverThreads(region, 'attn_scores', nHeads, 1, minHeads, (h0, m) => [scratch.q, k, scratch.scores, n, kvStride, headDim, h0, h0 + m, group, scaleBits[0]]);
     const scores = region.f32.subarray(scratch.scores / 4, scratch.scores / 4 + nHeads * n); // [H, n]
     softmaxInto(scores, scores, nHeads, n);
-    runOverThreads(region, 'attn_values', nHeads, 1, PARALLEL_MIN_HEADS, (h0, m) => [scratch.scores, v, scratch.out, n, kvStride, headDim, h0, h0 + m, group]);
+    runOverThreads(region, 'attn_values', nHeads, 1, minHeads, (h0, m) => [scratch.scores, v, scratch.out, n, kvStride, headDim, h0, h0 + m, group]);
     out.set(region.f32.subarray(scratch.out / 4, scratch.out / 4 + width), t * width);
   }
   return true;

@@ -1,5 +1,5 @@
 // SIMD attention over a KV cache in wasm memory against a float64 transcription of the definition.
-import { afterAll, describe, expect } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { wasmAttentionInto } from '../../src/wasm/attention.ts';
@@ -49,6 +49,22 @@ describe.each([1, 2])('wasmAttentionInto (%i threads)', (threads) => {
     const got = new Float32Array(T * H * Dh).fill(NaN);
     expect(wasmAttentionInto(got, q, keys, values, pos0, T, H, Hkv, Dh, scale, window)).toBe(true);
     const want = attentionRef(q, keys, values, pos0, T, H, Hkv, Dh, scale, window);
+    for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThanOrEqual(2e-5);
+  });
+
+  it('splits long contexts over threads by head (H·n·Dh ≥ 2^20) with the same result', () => {
+    const [H, Hkv, Dh, pos0, T] = [32, 8, 96, 400, 2];
+    const S = pos0 + T;
+    const keys = arena.allocateF32(S * Hkv * Dh)!;
+    const values = arena.allocateF32(S * Hkv * Dh)!;
+    keys.set(randomArray(keys.length, 7));
+    values.set(randomArray(values.length, 8));
+    const q = randomArray(T * H * Dh, 9);
+    const got = new Float32Array(T * H * Dh);
+    const jobs = arena.workerJobs;
+    expect(wasmAttentionInto(got, q, keys, values, pos0, T, H, Hkv, Dh, 0.1, null)).toBe(true);
+    expect(arena.workerJobs - jobs).toBe(threads === 2 ? 2 * T : 0); // scores and values, per token
+    const want = attentionRef(q, keys, values, pos0, T, H, Hkv, Dh, 0.1, null);
     for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThanOrEqual(2e-5);
   });
 
