@@ -1,9 +1,11 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
-// Q8_0/Q4_0 (stored in row groups): one group kernel for any T. Both take chunks of at most
+// Q8_0/Q4_0 (stored in row groups): one group kernel for any T; Q4_K/Q6_K (GGUF rows as they are):
+// one row-at-a-time kernel for any T. All take chunks of at most
 // TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices of whole 8-row groups.
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
+import { blockFormat } from '../quant/registry.ts';
 import { groupBlockBytes, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
@@ -16,7 +18,9 @@ const MATMUL_MIN_T = 4;
 const TOKEN_CHUNK = 64;
 
 /** Formats with SIMD128 kernels. */
-const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0']);
+const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0', 'q4_k', 'q6_k']);
+/** K-quant formats whose kernels read the GGUF rows as placed (kernels/k-quant-matvec.ts). */
+const K_QUANT_FORMATS = new Set(['q4_k', 'q6_k']);
 
 /** True when linearInto can run w's products in wasm. */
 export function isWasmResident(w: WeightMatrix): boolean {
@@ -35,7 +39,7 @@ export function isWasmResident(w: WeightMatrix): boolean {
 export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number): boolean {
   const region = regionOf(w.data);
   if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
-  if (w.format !== 'f32' && (w as QuantizedMatrix).layout !== 'row-groups') return false;
+  if ((w.format === 'q8_0' || w.format === 'q4_0') && (w as QuantizedMatrix).layout !== 'row-groups') return false;
   const { rows, cols } = w;
   if (rows === 0 || cols === 0 || T === 0) {
     out.fill(0, 0, T * rows);
@@ -62,10 +66,12 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
 /**
  * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
  * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
- * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one.
+ * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; Q4_K/Q6_K: their
+ * matvec kernel (int16 activations) for any number of tokens.
  */
 function kernelFor(region: WasmRegion, format: string, prefill: boolean): ParallelKernel {
   if (format === 'f32') return prefill ? 'f32_matmul' : 'f32_matvec';
+  if (format === 'q4_k' || format === 'q6_k') return `${format}_matvec`;
   if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
   return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';
 }
@@ -80,6 +86,10 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
     if (w.format === 'f32') {
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
       return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, rows];
+    }
+    if (K_QUANT_FORMATS.has(w.format)) {
+      const superBlocks = cols / 256; // GGUF rows as they are: superBlocks blocks per row
+      return [w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
     }
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
     return [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];

@@ -49,18 +49,19 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i8x16.splat': simd(0x0f), 'i32x4.splat': simd(0x11), 'f32x4.splat': simd(0x13),
   'i32x4.extract_lane': simd(0x1b, 'lane'), 'f32x4.extract_lane': simd(0x1f, 'lane'),
   // SIMD integer
-  'v128.and': simd(0x4e),
-  'i8x16.shr_u': simd(0x6d), 'i8x16.sub': simd(0x71),
+  'v128.and': simd(0x4e), 'v128.or': simd(0x50),
+  'i8x16.shl': simd(0x6b), 'i8x16.shr_u': simd(0x6d), 'i8x16.sub': simd(0x71),
   'i16x8.narrow_i32x4_s': simd(0x85),
   'i8x16.narrow_i16x8_s': simd(0x65), 'i32x4.extadd_pairwise_i16x8_s': simd(0x7e),
   'i16x8.shr_u': simd(0x8d), 'i16x8.add': simd(0x8e),
   'i16x8.extend_low_i8x16_s': simd(0x87), 'i16x8.extend_high_i8x16_s': simd(0x88),
   'i16x8.extend_low_i8x16_u': simd(0x89), 'i16x8.extend_high_i8x16_u': simd(0x8a),
+  'i32x4.extend_low_i16x8_s': simd(0xa7), 'i32x4.extend_high_i16x8_s': simd(0xa8), 'i32x4.extend_low_i16x8_u': simd(0xa9),
   'i32x4.shl': simd(0xab), 'i32x4.shr_s': simd(0xac),
-  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.dot_i16x8_s': simd(0xba),
+  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.mul': simd(0xb5), 'i32x4.dot_i16x8_s': simd(0xba),
   // SIMD float
   'f32x4.nearest': simd(0x6a), 'f32x4.abs': simd(0xe0),
-  'f32x4.add': simd(0xe4), 'f32x4.mul': simd(0xe6), 'f32x4.max': simd(0xe9),
+  'f32x4.add': simd(0xe4), 'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.max': simd(0xe9),
   'i32x4.trunc_sat_f32x4_s': simd(0xf8), 'f32x4.convert_i32x4_s': simd(0xfa),
   // relaxed SIMD (enabled at run time where the engine has it: ../relaxed.ts)
   'i16x8.relaxed_dot_i8x16_i7x16_s': simd(0x112),

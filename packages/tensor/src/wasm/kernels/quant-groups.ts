@@ -18,13 +18,13 @@ import { CHUNK_ROWS } from './snippets.ts';
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 
 /** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
-const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
-const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
-const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
-const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
+export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
+export const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+export const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
 
 /** Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles). */
-const pairSum = (a: string, b: string, low: string, high: string): string => `
+export const pairSum = (a: string, b: string, low: string, high: string): string => `
       local.get ${a}
       local.get ${b}
       i8x16.shuffle ${low}

@@ -1,0 +1,121 @@
+// The Q4_K / Q6_K SIMD128 kernels (kernels/k-quant-matvec.ts) against the TypeScript block codecs
+// (quant/q4_k.ts, q6_k.ts), on matrices of random block bytes (there is no K-quant writer): random
+// codes, 6-bit / int8 sub-block scales and mins, and finite f16 super-block scales of either sign.
+import { afterAll, describe, expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { dequantizeMatrix, quantizedMatrix, type QuantizedMatrix } from '../../src/matrix.ts';
+import { linearInto } from '../../src/ops/linear.ts';
+import { blockFormat } from '../../src/quant/registry.ts';
+import { createRng } from '../../src/random.ts';
+import { WasmWeightArena } from '../../src/wasm/arena.ts';
+import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
+import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
+import { F32_EPS, PROP, randomArray } from '../helpers.ts';
+
+const one = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
+const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 64 * 1024 * 1024 });
+afterAll(() => {
+  one.close();
+  two.close();
+});
+
+type KFormat = 'q4_k' | 'q6_k';
+/** Byte offsets of the f16 super-block scales in each block: Q4_K d and dmin; Q6_K d (at the end). */
+const F16_AT: Record<KFormat, number[]> = { q4_k: [0, 2], q6_k: [208] };
+/** Q4_K's nibble bytes: zeroing them leaves each element's −dmin·m (the mins term alone). */
+const Q4_K_CODES = [16, 144] as const;
+
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const rows = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 13, max: 20 }));
+
+/** A [rows, 256·superBlocks] matrix of random blocks; f16 scales have exponents 2^-14 … 2^-7, random sign. */
+function randomKMatrix(format: KFormat, r: number, superBlocks: number, s: number): QuantizedMatrix {
+  const { blockBytes } = blockFormat(format);
+  const rng = createRng(s);
+  const data = Uint8Array.from({ length: r * superBlocks * blockBytes }, () => Math.floor(rng.next() * 256));
+  for (let o = 0; o < data.length; o += blockBytes) {
+    for (const at of F16_AT[format]) {
+      const bits = (rng.next() < 0.5 ? 0x8000 : 0) | ((1 + Math.floor(rng.next() * 8)) << 10) | Math.floor(rng.next() * 1024);
+      data[o + at] = bits & 0xff;
+      data[o + at + 1] = bits >> 8;
+    }
+  }
+  return quantizedMatrix(format, data, r, 256 * superBlocks);
+}
+
+/**
+ * Σ |terms| the kernel rounds, per element: |w · x̂| for Q6_K; for Q4_K the two terms it computes
+ * apart, |d·sc·q · x̂| + |dmin·m · x̂| (they may cancel in w), from W and its mins-only copy M: d·sc·q = w − M.
+ */
+function termMagnitudes(w: QuantizedMatrix): Float32Array {
+  const dense = dequantizeMatrix(w);
+  if (w.format !== 'q4_k') return dense.map(Math.abs);
+  const minsOnly = new Uint8Array(w.data);
+  for (let o = 0; o < minsOnly.length; o += 144) minsOnly.fill(0, o + Q4_K_CODES[0], o + Q4_K_CODES[1]);
+  const mins = dequantizeMatrix({ ...w, data: minsOnly });
+  return dense.map((v, i) => Math.abs(v - mins[i]) + Math.abs(mins[i]));
+}
+
+describe.each(['q4_k', 'q6_k'] as const)('%s_matvec', (format) => {
+  test.prop([rows, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
+    'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
+    (r, superBlocks, T, s) => {
+      const w = randomKMatrix(format, r, superBlocks, s);
+      const cols = w.cols;
+      const placed = one.place(w);
+      expect(isWasmResident(placed)).toBe(true);
+      expect(isWasmResident(w)).toBe(false);
+      const dense = dequantizeMatrix(w);
+      const magnitudes = termMagnitudes(w);
+      const x = randomArray(T * cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmLinearInto(got, x, placed, T)).toBe(true);
+      for (let t = 0; t < T; t++) {
+        const xt = x.subarray(t * cols, (t + 1) * cols);
+        const { codes, scales } = quantizeActivationsRef(xt);
+        for (let i = 0; i < r; i++) {
+          let spec = 0; // dequant(W) · x̂ in float64
+          let exact = 0; // W · x
+          let terms = 0; // Σ of the magnitudes the f32 lanes round
+          let bound = 0; // |x − x̂| ≤ d_x/2 per element, so |W·x − W·x̂| ≤ Σ |w| · d_x/2
+          for (let c = 0; c < cols; c++) {
+            const wc = dense[i * cols + c];
+            const xHat = codes[c] * scales[c >> 5];
+            spec += wc * xHat;
+            exact += wc * xt[c];
+            terms += magnitudes[i * cols + c] * Math.abs(xHat);
+            bound += (Math.abs(wc) * scales[c >> 5]) / 2;
+          }
+          // per sub-block: a conversion and ≤ 3 products, then one add per super-block half and the horizontal sum
+          const rounding = (2 * superBlocks + 8) * 2 * F32_EPS * terms + 1e-30;
+          expect(Math.abs(got[t * r + i] - spec)).toBeLessThanOrEqual(rounding);
+          expect(Math.abs(got[t * r + i] - exact)).toBeLessThanOrEqual(bound + rounding);
+        }
+      }
+    });
+
+  test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(
+    'gives exactly the per-token results for every T (prefill, 64-token chunks)', (T, r, superBlocks, s) => {
+      const placed = one.place(randomKMatrix(format, r, superBlocks, s));
+      const cols = placed.cols;
+      const x = randomArray(T * cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmLinearInto(got, x, placed, T)).toBe(true);
+      const want = new Float32Array(T * r);
+      for (let t = 0; t < T; t++) wasmLinearInto(want.subarray(t * r), x.subarray(t * cols, (t + 1) * cols), placed, 1);
+      expect(got).toEqual(want); // same integer dots and f32 order per (token, row)
+    });
+
+  test.prop([fc.integer({ min: 64, max: 150 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), seed], { ...PROP, numRuns: 15 })(
+    'with 2 threads splits rows over the worker and equals the single-thread result exactly', (r, superBlocks, T, s) => {
+      const w = randomKMatrix(format, r, superBlocks, s);
+      const x = randomArray(T * w.cols, s + 1);
+      const want = new Float32Array(T * r);
+      const got = new Float32Array(T * r).fill(NaN);
+      linearInto(want, x, one.place(w), T);
+      const jobs = two.workerJobs;
+      linearInto(got, x, two.place(w), T);
+      expect(got).toEqual(want);
+      expect(two.workerJobs).toBe(jobs + 1); // one call for all tokens, a slice of it on the worker
+    });
+});
