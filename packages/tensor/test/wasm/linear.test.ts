@@ -142,6 +142,25 @@ describe.each(GROUP_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
     });
 });
 
+describe.each(GROUP_KERNELS)('$kernel at the extremes', ({ kernel, format }) => {
+  it.each([1, -1])('stays exact with every code at its largest magnitude (sign %i): the i16 partial sums cannot overflow', (sign) => {
+    const blocks = 3;
+    const cols = 32 * blocks;
+    const rows = 4;
+    const blockBytes = format === 'q8_0' ? 34 : 18;
+    const data = new Uint8Array(rows * blocks * blockBytes);
+    for (let b = 0; b < rows * blocks; b++) {
+      data[b * blockBytes + 1] = 0x3c; // d = 1.0 (f16 0x3c00)
+      data.fill(format === 'q8_0' ? 127 : 0xff, b * blockBytes + 2, (b + 1) * blockBytes); // q = 127, or nibbles 15 (q = 7)
+    }
+    const w: WeightMatrix = { format, rows, cols, data };
+    const x = new Float32Array(cols).fill(sign * 3); // every activation code ±max
+    const got = runGroups(kernel, arena.place(w), x, 1);
+    const want = sign * 3 * cols * (format === 'q8_0' ? 127 : 7);
+    for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+  });
+});
+
 describe('quantize_x_i8', () => {
   test.prop([fc.integer({ min: 1, max: 6 }), seed], PROP)('produces exactly the codes and pairs of quantizeActivationsRef(x, 127)', (blocks, s) => {
     const x = randomArray(32 * blocks, s);

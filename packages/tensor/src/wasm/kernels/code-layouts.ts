@@ -20,6 +20,12 @@ export interface CodeLayout {
    */
   readonly rowDot: (p: string, i: number) => string;
   /**
+   * What rowDot pushes: i32x4 partial sums, or i16x8 ones small enough that the kernel's 4×4
+   * transpose-add can stay in i16 and widen once per group instead of once per row (Q4_0 × int8:
+   * |lane| ≤ 4·15·127 = 7620 per row, ≤ 4 · 7620 = 30480 after the two levels of pair sums).
+   */
+  readonly partialSums: 'i32' | 'i16';
+  /**
    * Q4_0 stores q + 8, so the dot above is Σ q·x + 8 Σ x: the kernel subtracts the activation block's
    * 8 Σ x (from quantize_x_i16) once per block, rather than 8 from each of the 32 nibbles per row.
    */
@@ -37,6 +43,7 @@ const dot = (xv: string, add: boolean): string => `
 export const Q8_0_LAYOUT: CodeLayout = {
   name: 'q8_0',
   xBlockBytes: 64,
+  partialSums: 'i32',
   groupBlockBytes: groupBlockBytes('q8_0'),
   offset: false,
   rowDot: (p, i) => [0, 1, 2, 3].map((k) => `
@@ -52,6 +59,7 @@ export const Q8_0_LAYOUT: CodeLayout = {
 export const Q4_0_LAYOUT: CodeLayout = {
   name: 'q4_0',
   xBlockBytes: 64,
+  partialSums: 'i32',
   groupBlockBytes: groupBlockBytes('q4_0'),
   offset: true,
   rowDot: (p, i) => `
@@ -76,13 +84,14 @@ export const Q4_0_LAYOUT: CodeLayout = {
 /**
  * Q4_0 against int8 activations: `i16x8.relaxed_dot_i8x16_i7x16_s` (x86 `pmaddubsw`: 16 products,
  * pairs summed to i16) of the activations with each half's nibbles, the two halves added in i16
- * (|sum| ≤ 4 · 15 · 128 < 2^15: exact), then widened pairwise to i32x4. The nibbles are 0–15, so the
+ * (|sum| ≤ 4 · 15 · 127: exact), left as i16 partial sums (`partialSums`). The nibbles are 0–15, so the
  * "i7" operand is in range and the result is exact and the same on every engine.
  * Needs v128 locals $packed and $lowNibble (splat 0x0f).
  */
 export const Q4_0_I8_LAYOUT: CodeLayout = {
   name: 'q4_0_i8',
   xBlockBytes: 32,
+  partialSums: 'i16',
   groupBlockBytes: groupBlockBytes('q4_0'),
   offset: true,
   rowDot: (p, i) => `
@@ -100,6 +109,5 @@ export const Q4_0_I8_LAYOUT: CodeLayout = {
       local.get $lowNibble
       v128.and                         ;; elements 16–31 (+8)
       i16x8.relaxed_dot_i8x16_i7x16_s
-      i16x8.add
-      i32x4.extadd_pairwise_i16x8_s`,
+      i16x8.add`,
 };

@@ -23,15 +23,18 @@ export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
 export const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
 export const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
 
-/** Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles). */
-export const pairSum = (a: string, b: string, low: string, high: string): string => `
+/**
+ * Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles), added
+ * as `add` (i32x4.add by default; i16x8.add sums pairs of i16 partial sums lane by lane).
+ */
+export const pairSum = (a: string, b: string, low: string, high: string, add = 'i32x4.add'): string => `
       local.get ${a}
       local.get ${b}
       i8x16.shuffle ${low}
       local.get ${a}
       local.get ${b}
       i8x16.shuffle ${high}
-      i32x4.add`;
+      ${add}`;
 
 /**
  * Pushes the four f16 scales at $pb as f32x4: the f16 bits moved into an f32's sign, exponent and
@@ -53,6 +56,7 @@ const scalesF32x4 = `
 
 /** One group (four rows at $p) against token $t: stores Y[$t, 4$i … 4$i + 3]. */
 function groupPass(layout: CodeLayout): string {
+  const add = layout.partialSums === 'i16' ? 'i16x8.add' : 'i32x4.add';
   return `
         f32.const 0
         f32x4.splat
@@ -82,15 +86,16 @@ function groupPass(layout: CodeLayout): string {
           local.set $d0
           ${layout.rowDot('$pb', 1)}
           local.set $d1
-          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32)}
+          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
           local.set $sum01                ;; [r0 lanes 0+2, r1 lanes 0+2, r0 lanes 1+3, r1 lanes 1+3]
           ${layout.rowDot('$pb', 2)}
           local.set $d0
           ${layout.rowDot('$pb', 3)}
           local.set $d1
-          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32)}
+          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
           local.set $d0                   ;; the same for rows 2 and 3
-          ${pairSum('$sum01', '$d0', LOW_64, HIGH_64)}
+          ${pairSum('$sum01', '$d0', LOW_64, HIGH_64, add)}${layout.partialSums === 'i16' ? `
+          i32x4.extadd_pairwise_i16x8_s  ;; each i32 lane held its row's total as two i16 halves` : ''}
           ;; [block dot of row 0, row 1, row 2, row 3]${layout.offset ? `
           local.get $s
           v128.load32_splat offset=4
