@@ -14,6 +14,13 @@
  */
 import { ContextLengthError } from '../errors.ts';
 
+/**
+ * Largest cache reserved in the kernels' memory (all layers, K and V). phi-3-mini at 4k positions takes
+ * 3.2 GB (reserved, resident only as positions fill); a 128k context would reserve 100 GB, so such
+ * caches stay ordinary, growing arrays (and attention runs in TypeScript).
+ */
+const MAX_PLACED_BYTES = 8 * 1024 ** 3;
+
 export class KvCache {
   /** Positions already committed (= absolute position of the next token). */
   length = 0;
@@ -27,7 +34,7 @@ export class KvCache {
    * @param maxTokens hard limit on cached positions (usually the model's context length)
    * @param initialTokens positions allocated up front (default min(maxTokens, 256))
    * @param allocate where layer buffers live: [floats] f32 zeroed, or undefined when it has no room
-   *   (then every layer uses ordinary arrays)
+   *   (then every layer uses ordinary arrays, as they do for caches above MAX_PLACED_BYTES)
    */
   constructor(
     readonly nLayers: number,
@@ -37,7 +44,8 @@ export class KvCache {
     allocate?: (floats: number) => Float32Array | undefined,
   ) {
     const rows = maxTokens * kvDim;
-    const placed = allocate === undefined ? [] : Array.from({ length: nLayers }, () => allocate(2 * rows));
+    const fits = 2 * rows * 4 * nLayers <= MAX_PLACED_BYTES;
+    const placed = allocate === undefined || !fits ? [] : Array.from({ length: nLayers }, () => allocate(2 * rows));
     if (placed.length > 0 && placed.every((a) => a !== undefined)) {
       this.capacity = maxTokens;
       for (const a of placed) {
