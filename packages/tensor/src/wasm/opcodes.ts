@@ -43,7 +43,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
   'i32.reinterpret_f32': core(0xbc), 'f32.reinterpret_i32': core(0xbe),
   // SIMD memory and lanes
-  'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
+  'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load8x8_u': simd(0x02, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
   'v128.load32_splat': simd(0x09, 'memarg'), 'v128.store': simd(0x0b, 'memarg'),
   'i8x16.shuffle': simd(0x0d, 'lanes16'),
   'i8x16.splat': simd(0x0f), 'i32x4.splat': simd(0x11), 'f32x4.splat': simd(0x13),
