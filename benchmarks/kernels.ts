@@ -1,8 +1,8 @@
 // Decode and prefill kernels, TypeScript vs WebAssembly SIMD128 (1 and 2 threads), on phi-3-mini's
-// MLP shapes [8192×3072] and [3072×8192] in f32, Q8_0, Q4_0, and Q4_K / Q6_K (random blocks: there is
+// MLP shapes [8192×3072] and [3072×8192] in f32, Q8_0, Q4_0, and Q4_K / Q5_K / Q6_K (random blocks: there is
 // no K-quant writer; the kernels' speed does not depend on the values):
 //
-//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,q8_0,q4_0,q4_k,q6_k] [--shapes 8192x3072,3072x8192]
+//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,q8_0,q4_0,q4_k,q5_k,q6_k] [--shapes 8192x3072,3072x8192]
 //
 // Weights come from DRAM, not cache: each case rotates over enough copies of its matrix to exceed
 // 128 MiB (this machine's L3 is 32 MiB). Prints a markdown table of medians: GB/s of weight bytes
@@ -12,7 +12,7 @@ import {
   WasmWeightArena, blockFormat, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, quantizedMatrix, type WeightMatrix,
 } from '../packages/tensor/src/index.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,q8_0,q4_0,q4_k,q6_k' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,q8_0,q4_0,q4_k,q5_k,q6_k' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
 const REPS = Number(values.reps);
 const FORMATS = values.formats.split(',');
 const WORKING_SET = 128 * 1024 * 1024;
@@ -21,11 +21,11 @@ const PREFILL_T = 64;
 const rng = createRng(2026);
 const arenas = { wasm1: new WasmWeightArena({ threads: 1 }), wasm2: new WasmWeightArena({ threads: 2 }) };
 
-/** A [R, C] Q4_K / Q6_K matrix of random block bytes with small positive f16 super-block scales (2^-10 … 2^-9). */
-function randomKQuant(format: 'q4_k' | 'q6_k', R: number, C: number): WeightMatrix {
+/** A [R, C] Q4_K / Q5_K / Q6_K matrix of random block bytes with small positive f16 super-block scales (2^-10 … 2^-9). */
+function randomKQuant(format: 'q4_k' | 'q5_k' | 'q6_k', R: number, C: number): WeightMatrix {
   const { blockBytes } = blockFormat(format);
   const data = Uint8Array.from({ length: (R * C / 256) * blockBytes }, () => Math.floor(rng.next() * 256));
-  const f16At = format === 'q4_k' ? [0, 2] : [208]; // d, dmin (Q4_K); d (Q6_K)
+  const f16At = format === 'q6_k' ? [208] : [0, 2]; // d (Q6_K); d, dmin (Q4_K, Q5_K)
   for (let o = 0; o < data.length; o += blockBytes) for (const at of f16At) data.set([rng.next() * 256, 0x14], o + at);
   return quantizedMatrix(format, data, R, C);
 }
@@ -51,9 +51,9 @@ const rows: string[] = [];
 for (const [R, C] of values.shapes.split(',').map((s) => s.split('x').map(Number))) {
   const dense = new Float32Array(R * C);
   fillNormal(dense, rng, 0.02);
-  for (const format of (['f32', 'q8_0', 'q4_0', 'q4_k', 'q6_k'] as const).filter((f) => FORMATS.includes(f))) {
+  for (const format of (['f32', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const).filter((f) => FORMATS.includes(f))) {
     const base = format === 'f32' ? denseMatrix(dense, R, C)
-      : format === 'q4_k' || format === 'q6_k' ? randomKQuant(format, R, C) : quantizeMatrix(denseMatrix(dense, R, C), format);
+      : format === 'q4_k' || format === 'q5_k' || format === 'q6_k' ? randomKQuant(format, R, C) : quantizeMatrix(denseMatrix(dense, R, C), format);
     const n = Math.max(2, Math.ceil(WORKING_SET / matrixBytes(base)));
     const variants: [string, WeightMatrix[]][] = [
       ['ts', [base]], // TS kernels are too slow for cache effects to matter; one copy keeps memory small

@@ -6,7 +6,7 @@ import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
-import { q4KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
+import { q4KMatvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnScores, attnValues } from './kernels/attention.ts';
 import { relaxedSimdAvailable } from './relaxed.ts';
 
@@ -30,10 +30,11 @@ export interface KernelExports {
   attn_scores(q: number, k: number, s: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number, scaleBits: number): void;
   attn_values(p: number, v: number, o: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number): void;
   q4_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  q5_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

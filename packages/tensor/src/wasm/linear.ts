@@ -1,6 +1,6 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
-// Q8_0/Q4_0 (stored in row groups): one group kernel for any T; Q4_K/Q6_K (GGUF rows as they are):
+// Q8_0/Q4_0 (stored in row groups): one group kernel for any T; Q4_K/Q5_K/Q6_K (GGUF rows as they are):
 // one row-at-a-time kernel for any T. All take chunks of at most
 // TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices of whole 8-row groups.
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
@@ -18,9 +18,9 @@ const MATMUL_MIN_T = 4;
 const TOKEN_CHUNK = 64;
 
 /** Formats with SIMD128 kernels. */
-const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0', 'q4_k', 'q6_k']);
+const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k']);
 /** K-quant formats whose kernels read the GGUF rows as placed (kernels/k-quant-matvec.ts). */
-const K_QUANT_FORMATS = new Set(['q4_k', 'q6_k']);
+const K_QUANT_FORMATS = new Set(['q4_k', 'q5_k', 'q6_k']);
 
 /** True when linearInto can run w's products in wasm. */
 export function isWasmResident(w: WeightMatrix): boolean {
@@ -66,12 +66,12 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
 /**
  * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
  * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
- * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; Q4_K/Q6_K: their
+ * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; K-quants: their
  * matvec kernel (int16 activations) for any number of tokens.
  */
 function kernelFor(region: WasmRegion, format: string, prefill: boolean): ParallelKernel {
   if (format === 'f32') return prefill ? 'f32_matmul' : 'f32_matvec';
-  if (format === 'q4_k' || format === 'q6_k') return `${format}_matvec`;
+  if (format === 'q4_k' || format === 'q5_k' || format === 'q6_k') return `${format}_matvec`;
   if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
   return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';
 }

@@ -53,7 +53,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i8x16.shl': simd(0x6b), 'i8x16.shr_u': simd(0x6d), 'i8x16.sub': simd(0x71),
   'i16x8.narrow_i32x4_s': simd(0x85),
   'i8x16.narrow_i16x8_s': simd(0x65), 'i32x4.extadd_pairwise_i16x8_s': simd(0x7e),
-  'i16x8.shr_u': simd(0x8d), 'i16x8.add': simd(0x8e),
+  'i16x8.shl': simd(0x8b), 'i16x8.shr_u': simd(0x8d), 'i16x8.add': simd(0x8e),
   'i16x8.extend_low_i8x16_s': simd(0x87), 'i16x8.extend_high_i8x16_s': simd(0x88),
   'i16x8.extend_low_i8x16_u': simd(0x89), 'i16x8.extend_high_i8x16_u': simd(0x8a),
   'i32x4.extend_low_i16x8_s': simd(0xa7), 'i32x4.extend_high_i16x8_s': simd(0xa8), 'i32x4.extend_low_i16x8_u': simd(0xa9),

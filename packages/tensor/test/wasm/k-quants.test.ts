@@ -19,11 +19,9 @@ afterAll(() => {
   two.close();
 });
 
-type KFormat = 'q4_k' | 'q6_k';
-/** Byte offsets of the f16 super-block scales in each block: Q4_K d and dmin; Q6_K d (at the end). */
-const F16_AT: Record<KFormat, number[]> = { q4_k: [0, 2], q6_k: [208] };
-/** Q4_K's nibble bytes: zeroing them leaves each element's −dmin·m (the mins term alone). */
-const Q4_K_CODES = [16, 144] as const;
+type KFormat = 'q4_k' | 'q5_k' | 'q6_k';
+/** Byte offsets of the f16 super-block scales in each block: Q4_K / Q5_K d and dmin; Q6_K d (at the end). */
+const F16_AT: Record<KFormat, number[]> = { q4_k: [0, 2], q5_k: [0, 2], q6_k: [208] };
 
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const rows = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 13, max: 20 }));
@@ -44,19 +42,20 @@ function randomKMatrix(format: KFormat, r: number, superBlocks: number, s: numbe
 }
 
 /**
- * Σ |terms| the kernel rounds, per element: |w · x̂| for Q6_K; for Q4_K the two terms it computes
+ * Σ |terms| the kernel rounds, per element: |w · x̂| for Q6_K; for Q4_K / Q5_K the two terms it computes
  * apart, |d·sc·q · x̂| + |dmin·m · x̂| (they may cancel in w), from W and its mins-only copy M: d·sc·q = w − M.
  */
 function termMagnitudes(w: QuantizedMatrix): Float32Array {
   const dense = dequantizeMatrix(w);
-  if (w.format !== 'q4_k') return dense.map(Math.abs);
+  if (w.format === 'q6_k') return dense.map(Math.abs);
   const minsOnly = new Uint8Array(w.data);
-  for (let o = 0; o < minsOnly.length; o += 144) minsOnly.fill(0, o + Q4_K_CODES[0], o + Q4_K_CODES[1]);
+  const { blockBytes } = blockFormat(w.format);
+  for (let o = 0; o < minsOnly.length; o += blockBytes) minsOnly.fill(0, o + 16, o + blockBytes); // codes (Q5_K: qh and qs) after d, dmin, scales
   const mins = dequantizeMatrix({ ...w, data: minsOnly });
   return dense.map((v, i) => Math.abs(v - mins[i]) + Math.abs(mins[i]));
 }
 
-describe.each(['q4_k', 'q6_k'] as const)('%s_matvec', (format) => {
+describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('%s_matvec', (format) => {
   test.prop([rows, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
     'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
     (r, superBlocks, T, s) => {
