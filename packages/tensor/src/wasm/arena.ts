@@ -63,7 +63,7 @@ export class WasmWeightArena {
    * Copies w's data into wasm memory once: f32 as is, Q8_0 / Q4_0 rearranged into row groups (the
    * layout their kernels read, quant/row-groups.ts), other formats as is (the TS kernels run them).
    * @returns a matrix of the same format and shape whose data views the wasm memory (w is untouched)
-   * @throws ShapeError when the memory is full, or for an Inf/NaN block scale in Q8_0 / Q4_0
+   * @throws ShapeError when the memory is full, or for an Inf/NaN block scale in Q8_0 / Q4_0 or weight in F16
    */
   place<M extends WeightMatrix>(w: M): M {
     const what = `${w.format} matrix [${w.rows}, ${w.cols}]`;
@@ -75,6 +75,7 @@ export class WasmWeightArena {
     const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
     const target = this.allocate(bytes.byteLength, what);
     target.set(bytes);
+    if (w.format === 'f16') regionOf(target)!.assertFiniteF16(target, what);
     const data = w.format === 'f32' ? new Float32Array(target.buffer, target.byteOffset, w.rows * w.cols) : target;
     return { ...w, data };
   }

@@ -8,6 +8,7 @@ import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
 import { q4KMatvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnScores, attnValues } from './kernels/attention.ts';
+import { f16Check, f16Matmul } from './kernels/f16.ts';
 import { relaxedSimdAvailable } from './relaxed.ts';
 
 /** WebAssembly pages are 64 KiB. */
@@ -32,9 +33,11 @@ export interface KernelExports {
   q4_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q5_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
+  f16_check(src: number, count: number, flag: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

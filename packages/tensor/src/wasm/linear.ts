@@ -18,7 +18,7 @@ const MATMUL_MIN_T = 4;
 const TOKEN_CHUNK = 64;
 
 /** Formats with SIMD128 kernels. */
-const WASM_FORMATS = new Set(['f32', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k']);
+const WASM_FORMATS = new Set(['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k']);
 /** K-quant formats whose kernels read the GGUF rows as placed (kernels/k-quant-matvec.ts). */
 const K_QUANT_FORMATS = new Set(['q4_k', 'q5_k', 'q6_k']);
 
@@ -41,6 +41,7 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
   if ((w.format === 'q8_0' || w.format === 'q4_0') && (w as QuantizedMatrix).layout !== 'row-groups') return false;
   const { rows, cols } = w;
+  if (w.format === 'f16' && cols % 16 !== 0) return false; // f16_matmul steps 16 columns
   if (rows === 0 || cols === 0 || T === 0) {
     out.fill(0, 0, T * rows);
     return true;
@@ -54,7 +55,7 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
     if (kernel === 'q4_0_i8_groups') region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    else if (w.format !== 'f32') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     runSplit(region, w, scratch, n, yStride, kernel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
@@ -67,10 +68,11 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
  * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
  * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
  * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; K-quants: their
- * matvec kernel (int16 activations) for any number of tokens.
+ * matvec kernel (int16 activations) for any number of tokens; F16: f16_matmul (f32 activations).
  */
 function kernelFor(region: WasmRegion, format: string, prefill: boolean): ParallelKernel {
   if (format === 'f32') return prefill ? 'f32_matmul' : 'f32_matvec';
+  if (format === 'f16') return 'f16_matmul';
   if (format === 'q4_k' || format === 'q5_k' || format === 'q6_k') return `${format}_matvec`;
   if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
   return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';
@@ -87,6 +89,7 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
       return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, rows];
     }
+    if (w.format === 'f16') return [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
     if (K_QUANT_FORMATS.has(w.format)) {
       const superBlocks = cols / 256; // GGUF rows as they are: superBlocks blocks per row
       return [w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];

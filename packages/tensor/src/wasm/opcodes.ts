@@ -46,7 +46,8 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load8x8_u': simd(0x02, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
   'v128.load32_splat': simd(0x09, 'memarg'), 'v128.store': simd(0x0b, 'memarg'),
   'i8x16.shuffle': simd(0x0d, 'lanes16'),
-  'i8x16.splat': simd(0x0f), 'i32x4.splat': simd(0x11), 'f32x4.splat': simd(0x13),
+  'i8x16.splat': simd(0x0f), 'i16x8.splat': simd(0x10), 'i32x4.splat': simd(0x11), 'f32x4.splat': simd(0x13),
+  'i16x8.eq': simd(0x2d), 'v128.any_true': simd(0x53),
   'i32x4.extract_lane': simd(0x1b, 'lane'), 'f32x4.extract_lane': simd(0x1f, 'lane'),
   // SIMD integer
   'v128.and': simd(0x4e), 'v128.or': simd(0x50),

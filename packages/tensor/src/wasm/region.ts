@@ -8,6 +8,7 @@
 // The memory is shared (SharedArrayBuffer-backed), so growing it never detaches the typed-array views
 // that matrices hold, and worker threads can read the same bytes without copies.
 import { f16ToF32 } from '../dtype.ts';
+import { ShapeError } from '../errors.ts';
 import {
   assertFiniteScales, codeBytes, groupBlockBytes, paddedRows, ROW_GROUP, toRowGroupsInto, type RowGroupFormat,
 } from '../quant/row-groups.ts';
@@ -44,6 +45,7 @@ export class WasmRegion {
   private top = TABLE_BYTES;
   private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
   private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
+  private flag: number | undefined; // an i32 the check kernels report to
   private attention: { q: number; scores: number; out: number; width: number; scoreFloats: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
@@ -103,6 +105,24 @@ export class WasmRegion {
     const xs = at(xq + s.tokens * s.cols * 2);
     const y = at(xs + s.tokens * (s.cols / 32) * 8);
     return { x, xq, xs, y };
+  }
+
+  /**
+   * Throws ShapeError when an f16 matrix placed in this memory holds an Inf or NaN: f16_matmul's
+   * integer widening would turn them into finite values (a corrupt file must not give silent numbers).
+   * @param f16 the placed bytes (2 per element)
+   */
+  assertFiniteF16(f16: Uint8Array, what: string): void {
+    this.flag ??= this.allocate(4)?.byteOffset;
+    const count = f16.byteLength / 2;
+    const vectorCount = count - (count % 8);
+    let bad = false;
+    if (this.flag !== undefined && vectorCount > 0) {
+      this.kernels.f16_check(f16.byteOffset, vectorCount, this.flag);
+      bad = new Int32Array(this.buffer, this.flag, 1)[0] !== 0;
+    }
+    for (let i = this.flag === undefined ? 0 : vectorCount; i < count && !bad; i++) bad = (f16[2 * i + 1] & 0x7c) === 0x7c;
+    if (bad) throw new ShapeError(`${what}: holds Inf or NaN weights`);
   }
 
   /**

@@ -6,7 +6,7 @@
 // worker threads split the heads the way matvecs split rows. Both need head_dim % 16 == 0 (four
 // f32x4 per step). f32 accumulation in 16 lanes, then a fixed-order horizontal sum.
 import type { FunctionSource } from '../assembler.ts';
-import { horizontalSum } from './snippets.ts';
+import { foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** Sets the head's pointers: $qh/$oh = base + h·dh floats, $kh = kv base + (h / group)·dh floats. */
 const headPointers = (perHead: string, kv: string): string => `
@@ -28,11 +28,6 @@ const headPointers = (perHead: string, kv: string): string => `
     i32.shl
     i32.add
     local.set $kh`;
-
-const zeroAccumulators = [0, 1, 2, 3].map((a) => `
-      f32.const 0
-      f32x4.splat
-      local.set $acc${a}`).join('');
 
 /** `attn_scores($q, $k, $s, $n, $kvStride, $dh, $h0, $h1, $group, $scaleBits)`: byte offsets of q [H, dh], K rows (kvStride floats apart), S [H, n]; scale as f32 bits. */
 export const attnScores: FunctionSource = {
@@ -61,7 +56,7 @@ export const attnScores: FunctionSource = {
       local.get $n
       local.set $j
       loop $keys
-        ${zeroAccumulators}
+        ${zeroAccumulators(4)}
         local.get $qh
         local.set $pq
         local.get $kh
@@ -71,15 +66,7 @@ export const attnScores: FunctionSource = {
         i32.shr_u
         local.set $d                   ;; dh / 16 steps
         loop $dims
-          ${[0, 1, 2, 3].map((a) => `
-          local.get $pq
-          v128.load offset=${16 * a}
-          local.get $pk
-          v128.load offset=${16 * a}
-          f32x4.mul
-          local.get $acc${a}
-          f32x4.add
-          local.set $acc${a}`).join('')}
+          ${mulAdd16('$pq', '$pk')}
           local.get $pq
           i32.const 64
           i32.add
@@ -94,13 +81,7 @@ export const attnScores: FunctionSource = {
           local.tee $d
           br_if $dims
         end
-        local.get $acc0
-        local.get $acc1
-        f32x4.add
-        local.get $acc2
-        local.get $acc3
-        f32x4.add
-        f32x4.add
+        ${foldAccumulators4}
         local.set $sum
         local.get $sh
         ${horizontalSum('$sum')}
@@ -160,7 +141,7 @@ export const attnValues: FunctionSource = {
       i32.const 0
       local.set $c
       loop $chunks                     ;; 16 output dims at a time
-        ${zeroAccumulators}
+        ${zeroAccumulators(4)}
         local.get $ph
         local.set $pp
         local.get $kh

@@ -3,7 +3,7 @@
 // loop takes the last cols % 16 columns. Lanes accumulate in f32 (the TS kernels use f64), so
 // results agree with the reference up to f32 summation order.
 import type { FunctionSource } from '../assembler.ts';
-import { horizontalSum } from './snippets.ts';
+import { foldAccumulators4, horizontalSum, mulAdd16 } from './snippets.ts';
 
 /** `f32_matvec($w, $x, $y, $rows, $cols)`: byte offsets of W [rows, cols], x [cols], y [rows]; rows, cols ≥ 1. */
 export const f32Matvec: FunctionSource = {
@@ -45,15 +45,7 @@ export const f32Matvec: FunctionSource = {
       i32.ge_u
       br_if $vectorsDone
       loop $vectors                  ;; 16 columns: acc_k += w[p + 16k] · x[q + 16k]
-        ${[0, 1, 2, 3].map((k) => `
-        local.get $p
-        v128.load offset=${16 * k}
-        local.get $q
-        v128.load offset=${16 * k}
-        f32x4.mul
-        local.get $acc${k}
-        f32x4.add
-        local.set $acc${k}`).join('')}
+        ${mulAdd16('$p', '$q')}
         local.get $p
         i32.const 64
         i32.add
@@ -67,13 +59,7 @@ export const f32Matvec: FunctionSource = {
         br_if $vectors
       end
     end
-    local.get $acc0
-    local.get $acc1
-    f32x4.add
-    local.get $acc2
-    local.get $acc3
-    f32x4.add
-    f32x4.add
+    ${foldAccumulators4}
     local.set $acc0
     ${horizontalSum('$acc0')}
     local.set $s

@@ -12,7 +12,7 @@
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
-import { CHUNK_ROWS } from './snippets.ts';
+import { CHUNK_ROWS, chunksForEveryToken } from './snippets.ts';
 
 /** Groups per prefill chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
@@ -177,66 +177,7 @@ function quantGroups(layout: CodeLayout): FunctionSource {
   f32.const ${2 ** 112}
   f32x4.splat
   local.set $f16Rebias
-  block $done
-    loop $chunks
-      local.get $groups
-      i32.eqz
-      br_if $done
-      local.get $groups
-      i32.const ${CHUNK_GROUPS}
-      local.get $groups
-      i32.const ${CHUNK_GROUPS}
-      i32.lt_u
-      select
-      local.set $n                     ;; n = min(groups, ${CHUNK_GROUPS})
-      i32.const 0
-      local.set $t
-      loop $tokenLoop                  ;; every token over the chunk
-        i32.const 0
-        local.set $i
-        local.get $w
-        local.set $p
-        loop $groupLoop
-          ${groupPass(layout)}
-          local.get $p
-          local.get $groupBytes
-          i32.add
-          local.set $p
-          local.get $i
-          i32.const 1
-          i32.add
-          local.tee $i
-          local.get $n
-          i32.lt_u
-          br_if $groupLoop
-        end
-        local.get $t
-        i32.const 1
-        i32.add
-        local.tee $t
-        local.get $tokens
-        i32.lt_u
-        br_if $tokenLoop
-      end
-      local.get $w
-      local.get $n
-      local.get $groupBytes
-      i32.mul
-      i32.add
-      local.set $w
-      local.get $y
-      local.get $n
-      i32.const ${4 * ROW_GROUP}
-      i32.mul
-      i32.add
-      local.set $y
-      local.get $groups
-      local.get $n
-      i32.sub
-      local.set $groups
-      br $chunks
-    end
-  end`,
+  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, groupPass(layout))}`,
   };
 }
 

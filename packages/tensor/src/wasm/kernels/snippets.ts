@@ -123,3 +123,100 @@ export const outputAddress = (k: number, r = 0): string => `
       i32.const 2
       i32.shl
       i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
+
+/**
+ * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
+ * (quant-groups.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a chunk, tokens
+ * $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's weights. `item` runs
+ * once per (token, item) and must leave $t, $i, $n, $p unchanged. After a chunk, $w advances by $n
+ * items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`. `count` (an i32 local: items
+ * left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens; tokens ≥ 1.
+ */
+export const chunksForEveryToken = (count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string): string => `
+  block $done
+    loop $chunks
+      local.get ${count}
+      i32.eqz
+      br_if $done
+      local.get ${count}
+      i32.const ${chunk}
+      local.get ${count}
+      i32.const ${chunk}
+      i32.lt_u
+      select
+      local.set $n                     ;; n = min(items left, ${chunk})
+      i32.const 0
+      local.set $t
+      loop $tokenLoop                  ;; every token over the chunk
+        i32.const 0
+        local.set $i
+        local.get $w
+        local.set $p
+        loop $itemLoop
+          ${item}
+          local.get $p
+          local.get ${itemBytes}
+          i32.add
+          local.set $p
+          local.get $i
+          i32.const 1
+          i32.add
+          local.tee $i
+          local.get $n
+          i32.lt_u
+          br_if $itemLoop
+        end
+        local.get $t
+        i32.const 1
+        i32.add
+        local.tee $t
+        local.get $tokens
+        i32.lt_u
+        br_if $tokenLoop
+      end
+      local.get $w
+      local.get $n
+      local.get ${itemBytes}
+      i32.mul
+      i32.add
+      local.set $w
+      local.get $y
+      local.get $n
+      i32.const ${yBytesPerItem}
+      i32.mul
+      i32.add
+      local.set $y
+      local.get ${count}
+      local.get $n
+      i32.sub
+      local.set ${count}
+      br $chunks
+    end
+  end`;
+
+/** Zeroes v128 locals $acc0 … $acc{n−1}. */
+export const zeroAccumulators = (n: number): string => [...Array(n).keys()].map((a) => `
+      f32.const 0
+      f32x4.splat
+      local.set $acc${a}`).join('');
+
+/** Pushes ($acc0 + $acc1) + ($acc2 + $acc3) (f32x4): four accumulators folded in a fixed order. */
+export const foldAccumulators4 = `
+      local.get $acc0
+      local.get $acc1
+      f32x4.add
+      local.get $acc2
+      local.get $acc3
+      f32x4.add
+      f32x4.add`;
+
+/** $acc{k} += f32x4 at `a` + 16k times f32x4 at `b` + 16k, for k < 4 (16 floats; a, b: i32 locals). */
+export const mulAdd16 = (a: string, b: string): string => [0, 1, 2, 3].map((k) => `
+        local.get ${a}
+        v128.load offset=${16 * k}
+        local.get ${b}
+        v128.load offset=${16 * k}
+        f32x4.mul
+        local.get $acc${k}
+        f32x4.add
+        local.set $acc${k}`).join('');
