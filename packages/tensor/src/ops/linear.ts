@@ -28,7 +28,8 @@ function assertLinear(out: Float32Array, x: Float32Array, w: WeightMatrix, T: nu
  * kernel. Quantized weights are never expanded: decoding (T < 4) dots each row's blocks with x
  * (`BlockFormat.matvecInto`/`dotRow`, one scale multiply per block); prefill (T >= 4) decodes 16 rows
  * at a time into a small f32 panel and reuses it for all T tokens. Weights placed in wasm memory by a
- * WasmWeightArena run the SIMD128 kernels of ../wasm/ instead (f32, q8_0 and q4_0, decode and prefill).
+ * WasmWeightArena run the SIMD128 kernels of ../wasm/ instead (f32, f16, q8_0, q4_0 and q4_k / q5_k / q6_k,
+ * decode and prefill).
  * Buffers may be longer than needed (preallocated scratch); only the first T rows are read/written.
  * @param out  [T, rows] f32 (written; must not overlap x)
  * @param x    [T, cols] f32

@@ -61,7 +61,8 @@ export class WasmWeightArena {
 
   /**
    * Copies w's data into wasm memory once: f32 as is, Q8_0 / Q4_0 rearranged into row groups (the
-   * layout their kernels read, quant/row-groups.ts), other formats as is (the TS kernels run them).
+   * layout their kernels read, quant/row-groups.ts), other formats as is (Q4_K / Q5_K / Q6_K rows are
+   * what their kernels read; formats without a kernel run in TS).
    * @returns a matrix of the same format and shape whose data views the wasm memory (w is untouched)
    * @throws ShapeError when the memory is full, or for an Inf/NaN block scale in Q8_0 / Q4_0 or weight in F16
    */
