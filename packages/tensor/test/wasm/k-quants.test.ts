@@ -9,7 +9,10 @@ import { blockFormat } from '../../src/quant/registry.ts';
 import { createRng } from '../../src/random.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
+import { X_CODE_MAX, X_CODE_MAX_I8 } from '../../src/wasm/kernels/quantize-x.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
+import { regionOf } from '../../src/wasm/region.ts';
+import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
 const one = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
@@ -55,23 +58,46 @@ function termMagnitudes(w: QuantizedMatrix): Float32Array {
   return dense.map((v, i) => Math.abs(v - mins[i]) + Math.abs(mins[i]));
 }
 
-describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('%s_matvec', (format) => {
+/** The K-quant kernels and the activation codes each reads (int16, or int8 for q4_k_i8). */
+interface KKernel {
+  readonly kernel: 'q4_k_matvec' | 'q5_k_matvec' | 'q6_k_matvec' | 'q4_k_i8_matvec';
+  readonly format: KFormat;
+  readonly codeMax: number;
+}
+const K_KERNELS: KKernel[] = [
+  { kernel: 'q4_k_matvec', format: 'q4_k', codeMax: X_CODE_MAX },
+  { kernel: 'q5_k_matvec', format: 'q5_k', codeMax: X_CODE_MAX },
+  { kernel: 'q6_k_matvec', format: 'q6_k', codeMax: X_CODE_MAX },
+  ...(relaxedSimdAvailable() ? [{ kernel: 'q4_k_i8_matvec', format: 'q4_k', codeMax: X_CODE_MAX_I8 } as const] : []),
+];
+/** What linearInto runs Q4_K with: the int8-activation kernel where relaxed SIMD is available. */
+const Q4_K_KERNEL = relaxedSimdAvailable() ? 'q4_k_i8_matvec' : 'q4_k_matvec';
+
+/** Runs one kernel directly (quantizer + kernel) on a placed matrix: out [T, rows]. */
+function runKernel(kernel: KKernel['kernel'], placed: QuantizedMatrix, x: Float32Array, T: number): Float32Array {
+  const region = regionOf(placed.data)!;
+  const { rows, cols } = placed;
+  const scratch = region.scratchFor(rows, cols, T)!;
+  region.f32.set(x, scratch.x / 4);
+  const quantize = kernel === 'q4_k_i8_matvec' ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16;
+  quantize(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  region.kernels[kernel]!(placed.data.byteOffset, rows, cols / 256, scratch.xq, scratch.xs, scratch.y, T, rows);
+  return region.f32.slice(scratch.y / 4, scratch.y / 4 + T * rows);
+}
+
+describe.each(K_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
   test.prop([rows, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
-    'equals dequant(W) · dequant(int16 activations) up to f32 rounding, and W · x within the activation error bound',
+    `equals dequant(W) · dequant(int${codeMax === X_CODE_MAX ? 16 : 8} activations) up to f32 rounding, and W · x within the activation error bound`,
     (r, superBlocks, T, s) => {
       const w = randomKMatrix(format, r, superBlocks, s);
       const cols = w.cols;
-      const placed = one.place(w);
-      expect(isWasmResident(placed)).toBe(true);
-      expect(isWasmResident(w)).toBe(false);
       const dense = dequantizeMatrix(w);
       const magnitudes = termMagnitudes(w);
       const x = randomArray(T * cols, s + 1);
-      const got = new Float32Array(T * r).fill(NaN);
-      expect(wasmLinearInto(got, x, placed, T)).toBe(true);
+      const got = runKernel(kernel, one.place(w), x, T);
       for (let t = 0; t < T; t++) {
         const xt = x.subarray(t * cols, (t + 1) * cols);
-        const { codes, scales } = quantizeActivationsRef(xt);
+        const { codes, scales } = quantizeActivationsRef(xt, codeMax);
         for (let i = 0; i < r; i++) {
           let spec = 0; // dequant(W) · x̂ in float64
           let exact = 0; // W · x
@@ -91,6 +117,22 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('%s_matvec', (format) => {
           expect(Math.abs(got[t * r + i] - exact)).toBeLessThanOrEqual(bound + rounding);
         }
       }
+    });
+
+});
+
+describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weights', (format) => {
+  test.prop([fc.integer({ min: 1, max: 3 }), rows, fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(
+    'runs the format\'s kernel on the GGUF rows as placed', (T, r, superBlocks, s) => {
+      const w = randomKMatrix(format, r, superBlocks, s);
+      const placed = one.place(w);
+      expect(isWasmResident(placed)).toBe(true);
+      expect(isWasmResident(w)).toBe(false);
+      expect(placed.data).toEqual(w.data); // byte for byte
+      const x = randomArray(T * w.cols, s + 1);
+      const got = new Float32Array(T * r).fill(NaN);
+      expect(wasmLinearInto(got, x, placed, T)).toBe(true);
+      expect(got).toEqual(runKernel(format === 'q4_k' ? Q4_K_KERNEL : `${format}_matvec`, placed, x, T));
     });
 
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(

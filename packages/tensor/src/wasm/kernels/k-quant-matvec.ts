@@ -15,7 +15,7 @@
 // Layouts: ggml-common.h `block_q4_K` / `block_q5_K` / `block_q6_K`, decoded by ../../quant/q4_k.ts,
 // q5_k.ts and q6_k.ts.
 import type { FunctionSource } from '../assembler.ts';
-import { nibbleSuperBlock, Q4_K_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
+import { nibbleSuperBlock, Q4_K_I8_LAYOUT, Q4_K_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
 import { q6kSuperBlock } from './k-quant-q6.ts';
 import { horizontalSum } from './snippets.ts';
 
@@ -23,15 +23,16 @@ import { horizontalSum } from './snippets.ts';
 const Q4_K_BYTES = 144;
 const Q5_K_BYTES = 176;
 const Q6_K_BYTES = 210;
-/** Activation bytes per super-block: 256 int16 codes, 8 pairs. */
+/** Activation bytes per super-block: 256 int16 (or int8) codes, 8 pairs. */
 const XQ_BYTES = 512;
+const XQ_I8_BYTES = 256;
 const XS_BYTES = 64;
 
 /**
  * The row × token loops around one format's super-block pass (which reads $p, $q, $s and adds to
  * $acc): Y[t, r] for r < rows, t < tokens.
  */
-function kQuantMatvec(name: string, blockBytes: number, superBlock: string): FunctionSource {
+function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBytes = XQ_BYTES): FunctionSource {
   return {
     name,
     params: [
@@ -40,7 +41,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string): Fun
     locals: [
       ['$rowBytes', 'i32'], ['$t', 'i32'], ['$p', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$b', 'i32'],
       ['$wordA', 'i32'], ['$wordB', 'i32'], ['$scLo', 'i32'], ['$scHi', 'i32'], ['$mnLo', 'i32'], ['$mnHi', 'i32'],
-      ['$acc', 'v128'], ['$dv', 'v128'], ['$dminv', 'v128'], ['$codes', 'v128'], ['$scales', 'v128'],
+      ['$acc', 'v128'], ['$dv', 'v128'], ['$dminv', 'v128'], ['$codes', 'v128'], ['$codes2', 'v128'], ['$scales', 'v128'],
       ['$d0', 'v128'], ['$d1', 'v128'], ['$d2', 'v128'], ['$d3', 'v128'], ['$sum01', 'v128'],
       ['$lowNibble', 'v128'], ['$lowNibble16', 'v128'], ['$bit4', 'v128'], ['$bits45', 'v128'], ['$thirtyTwo', 'v128'],
     ],
@@ -81,7 +82,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string): Fun
         local.get $t
         local.get $superBlocks
         i32.mul
-        i32.const ${XQ_BYTES}
+        i32.const ${xqBytes}
         i32.mul
         i32.add
         local.set $q                   ;; token t's codes
@@ -102,7 +103,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string): Fun
           i32.add
           local.set $p
           local.get $q
-          i32.const ${XQ_BYTES}
+          i32.const ${xqBytes}
           i32.add
           local.set $q
           local.get $s
@@ -161,3 +162,6 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string): Fun
 export const q4KMatvec = kQuantMatvec('q4_k_matvec', Q4_K_BYTES, nibbleSuperBlock(Q4_K_LAYOUT));
 export const q5KMatvec = kQuantMatvec('q5_k_matvec', Q5_K_BYTES, nibbleSuperBlock(Q5_K_LAYOUT));
 export const q6KMatvec = kQuantMatvec('q6_k_matvec', Q6_K_BYTES, q6kSuperBlock);
+
+/** `q4_k_i8_matvec(...)`: Q4_K against int8 activation codes xq [tokens, 256·superBlocks] i8 (quantize_x_i8); needs relaxed SIMD. */
+export const q4KI8Matvec = kQuantMatvec('q4_k_i8_matvec', Q4_K_BYTES, nibbleSuperBlock(Q4_K_I8_LAYOUT), XQ_I8_BYTES);

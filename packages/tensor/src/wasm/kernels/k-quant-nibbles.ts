@@ -3,13 +3,19 @@
 // sub-blocks sharing their bytes, 6-bit scales and mins, value = d·sc[s]·q − dmin·m[s].
 import { bytesToI32x4, f16At, PAIR_SCALES, PAIR_SUMS, transposeAdd4 } from './k-quant-parts.ts';
 
-/** Where a Q4_K / Q5_K block keeps its codes: the nibbles, and Q5_K's 32 bytes of 5th bits. */
+/**
+ * Where a Q4_K / Q5_K block keeps its codes (the nibbles, and Q5_K's 32 bytes of 5th bits), and the
+ * activation codes the kernel reads: int16 (quantize_x_i16), or int8 (quantize_x_i8) for relaxed
+ * SIMD's int8 dot.
+ */
 export interface NibbleLayout {
   readonly qs: number;
   readonly qh?: number;
+  readonly activations: 'i16' | 'i8';
 }
-export const Q4_K_LAYOUT: NibbleLayout = { qs: 16 };
-export const Q5_K_LAYOUT: NibbleLayout = { qh: 16, qs: 48 };
+export const Q4_K_LAYOUT: NibbleLayout = { qs: 16, activations: 'i16' };
+export const Q5_K_LAYOUT: NibbleLayout = { qh: 16, qs: 48, activations: 'i16' };
+export const Q4_K_I8_LAYOUT: NibbleLayout = { qs: 16, activations: 'i8' };
 
 /** Shifts the i16x8 on the stack left by n bits (right by −n; nothing for 0). */
 const shift16 = (n: number): string => (n === 0 ? '' : `
@@ -43,6 +49,7 @@ function codes16(layout: NibbleLayout, s: number, g: number): string {
  * and times a 6-bit scale < 2^31.
  */
 function nibblePairDots(layout: NibbleLayout, i: number): string {
+  if (layout.activations === 'i8') return nibblePairDotsI8(layout, i);
   const [lo, hi] = [`$d${(2 * i) % 4}`, `$d${(2 * i + 1) % 4}`];
   const dot = (s: number, g: number, acc: string): string => `${codes16(layout, s, g)}
       local.get $q
@@ -56,6 +63,31 @@ function nibblePairDots(layout: NibbleLayout, i: number): string {
       v128.load8x8_u offset=${layout.qs + 32 * i + 8 * g}
       local.tee $codes${dot(2 * i, g, lo)}
       local.get $codes${dot(2 * i + 1, g, hi)}`).join('');
+}
+
+/**
+ * The same against int8 activation codes (32 bytes per sub-block at $q + 32s) with
+ * `i16x8.relaxed_dot_i8x16_i7x16_s` (x86 `pmaddubsw`): 16 products per instruction, pairs summed to
+ * i16; the two halves of a sub-block are added in i16 (|Σ| ≤ 4 · 15 · 127 < 2^15: exact) and widened
+ * pairwise to i32x4. The nibbles 0–15 are a valid 7-bit operand, so the result is exact on every
+ * engine (as code-layouts.ts Q4_0_I8_LAYOUT).
+ */
+function nibblePairDotsI8(layout: NibbleLayout, i: number): string {
+  const half = (s: number, k: 0 | 1): string => `
+      local.get $q
+      v128.load offset=${32 * s + 16 * k}
+      ${s % 2 === 0 ? `local.get $p
+      v128.load offset=${layout.qs + 32 * i + 16 * k}
+      local.tee ${k === 0 ? '$codes' : '$codes2'}` : `local.get ${k === 0 ? '$codes' : '$codes2'}
+      i32.const 4
+      i16x8.shr_u`}
+      local.get $lowNibble
+      v128.and                         ;; elements ${16 * k}–${16 * k + 15} of sub-block ${s}
+      i16x8.relaxed_dot_i8x16_i7x16_s`;
+  return [2 * i, 2 * i + 1].map((s) => `${half(s, 0)}${half(s, 1)}
+      i16x8.add
+      i32x4.extadd_pairwise_i16x8_s
+      local.set $d${s % 4}`).join('');
 }
 
 /**
