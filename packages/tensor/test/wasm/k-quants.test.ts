@@ -1,6 +1,7 @@
-// The Q4_K / Q6_K SIMD128 kernels (kernels/k-quant-matvec.ts) against the TypeScript block codecs
-// (quant/q4_k.ts, q6_k.ts), on matrices of random block bytes (there is no K-quant writer): random
-// codes, 6-bit / int8 sub-block scales and mins, and finite f16 super-block scales of either sign.
+// The Q4_K / Q5_K / Q6_K SIMD128 kernels (kernels/k-quant-matvec.ts; Q4_K also against int8
+// activations) against the TypeScript block codecs (quant/q4_k.ts, q5_k.ts, q6_k.ts), on matrices of
+// random block bytes (there is no K-quant writer): random codes, 6-bit / int8 sub-block scales and
+// mins, and finite f16 super-block scales of either sign.
 import { afterAll, describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { dequantizeMatrix, quantizedMatrix, type QuantizedMatrix } from '../../src/matrix.ts';

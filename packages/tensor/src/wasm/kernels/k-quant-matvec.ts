@@ -8,7 +8,9 @@
 // into one i32x4 of four sub-block dots, multiplied by the four integer sub-block scales in i32
 // (exact, bounds below) and finished in f32 lanes. Lanes accumulate over the row in a fixed order and
 // are summed horizontally once per (row, token). The super-block passes: k-quant-nibbles.ts (Q4_K,
-// Q5_K) and k-quant-q6.ts.
+// Q5_K) and k-quant-q6.ts. Where the engine has relaxed SIMD, Q4_K also has an int8-activation
+// variant (q4_k_i8_matvec: quantize_x_i8 codes, 16 products per `i16x8.relaxed_dot_i8x16_i7x16_s`,
+// ggml's own activation precision), about 1.9× faster; linear.ts prefers it, as for Q4_0.
 //
 // Activation blocks are 32 elements (quantize_x_i16), so super-block b of a row uses blocks 8b … 8b+7:
 // 512 bytes of int16 codes and 8 (d_x f32, 8·Σ codes i32) pairs = 64 bytes.
