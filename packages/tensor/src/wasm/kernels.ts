@@ -6,7 +6,7 @@ import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
-import { q4KI8Matvec, q4KMatvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
+import { q4KI8Matvec, q4KMatvec, q5KI8Matvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnScores, attnValues } from './kernels/attention.ts';
 import { f16Check, f16Matmul } from './kernels/f16.ts';
 import { relaxedSimdAvailable } from './relaxed.ts';
@@ -31,8 +31,9 @@ export interface KernelExports {
   attn_scores(q: number, k: number, s: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number, scaleBits: number): void;
   attn_values(p: number, v: number, o: number, n: number, kvStride: number, dh: number, h0: number, h1: number, group: number): void;
   q4_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
-  /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_K against int8 activations. */
+  /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_K / Q5_K against int8 activations. */
   q4_k_i8_matvec?(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
+  q5_k_i8_matvec?(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q5_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
@@ -46,7 +47,7 @@ let supported: boolean | undefined;
 
 /** The module bytes, assembled from the kernel sources (exposed for tests and curious readers). */
 export function kernelModuleBytes(): Uint8Array {
-  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec] : SOURCES;
+  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec, q5KI8Matvec] : SOURCES;
   return buildModule(sources, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
 }
 

@@ -54,7 +54,7 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (kernel === 'q4_0_i8_groups' || kernel === 'q4_k_i8_matvec') region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    if (kernel === 'q4_0_i8_groups' || kernel === 'q4_k_i8_matvec' || kernel === 'q5_k_i8_matvec') region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     runSplit(region, w, scratch, n, yStride, kernel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
@@ -68,13 +68,14 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
  * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
  * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
  * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; K-quants: their
- * matvec kernel (int16 activations; Q4_K int8 where relaxed SIMD is available, as Q4_0) for any
+ * matvec kernel (int16 activations; Q4_K / Q5_K int8 where relaxed SIMD is available, as Q4_0) for any
  * number of tokens; F16: f16_matmul (f32 activations).
  */
 function kernelFor(region: WasmRegion, format: string, prefill: boolean): ParallelKernel {
   if (format === 'f32') return prefill ? 'f32_matmul' : 'f32_matvec';
   if (format === 'f16') return 'f16_matmul';
   if (format === 'q4_k' && region.kernels.q4_k_i8_matvec !== undefined) return 'q4_k_i8_matvec';
+  if (format === 'q5_k' && region.kernels.q5_k_i8_matvec !== undefined) return 'q5_k_i8_matvec';
   if (format === 'q4_k' || format === 'q5_k' || format === 'q6_k') return `${format}_matvec`;
   if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
   return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';

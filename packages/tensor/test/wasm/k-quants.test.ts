@@ -59,9 +59,9 @@ function termMagnitudes(w: QuantizedMatrix): Float32Array {
   return dense.map((v, i) => Math.abs(v - mins[i]) + Math.abs(mins[i]));
 }
 
-/** The K-quant kernels and the activation codes each reads (int16, or int8 for q4_k_i8). */
+/** The K-quant kernels and the activation codes each reads (int16, or int8 for the _i8 ones). */
 interface KKernel {
-  readonly kernel: 'q4_k_matvec' | 'q5_k_matvec' | 'q6_k_matvec' | 'q4_k_i8_matvec';
+  readonly kernel: 'q4_k_matvec' | 'q5_k_matvec' | 'q6_k_matvec' | 'q4_k_i8_matvec' | 'q5_k_i8_matvec';
   readonly format: KFormat;
   readonly codeMax: number;
 }
@@ -69,10 +69,15 @@ const K_KERNELS: KKernel[] = [
   { kernel: 'q4_k_matvec', format: 'q4_k', codeMax: X_CODE_MAX },
   { kernel: 'q5_k_matvec', format: 'q5_k', codeMax: X_CODE_MAX },
   { kernel: 'q6_k_matvec', format: 'q6_k', codeMax: X_CODE_MAX },
-  ...(relaxedSimdAvailable() ? [{ kernel: 'q4_k_i8_matvec', format: 'q4_k', codeMax: X_CODE_MAX_I8 } as const] : []),
+  ...(relaxedSimdAvailable() ? [
+    { kernel: 'q4_k_i8_matvec', format: 'q4_k', codeMax: X_CODE_MAX_I8 } as const,
+    { kernel: 'q5_k_i8_matvec', format: 'q5_k', codeMax: X_CODE_MAX_I8 } as const,
+  ] : []),
 ];
-/** What linearInto runs Q4_K with: the int8-activation kernel where relaxed SIMD is available. */
-const Q4_K_KERNEL = relaxedSimdAvailable() ? 'q4_k_i8_matvec' : 'q4_k_matvec';
+/** What linearInto runs each format with: Q4_K / Q5_K against int8 activations where relaxed SIMD is available. */
+const DISPATCHED: Record<KFormat, KKernel['kernel']> = relaxedSimdAvailable()
+  ? { q4_k: 'q4_k_i8_matvec', q5_k: 'q5_k_i8_matvec', q6_k: 'q6_k_matvec' }
+  : { q4_k: 'q4_k_matvec', q5_k: 'q5_k_matvec', q6_k: 'q6_k_matvec' };
 
 /** Runs one kernel directly (quantizer + kernel) on a placed matrix: out [T, rows]. */
 function runKernel(kernel: KKernel['kernel'], placed: QuantizedMatrix, x: Float32Array, T: number): Float32Array {
@@ -80,7 +85,7 @@ function runKernel(kernel: KKernel['kernel'], placed: QuantizedMatrix, x: Float3
   const { rows, cols } = placed;
   const scratch = region.scratchFor(rows, cols, T)!;
   region.f32.set(x, scratch.x / 4);
-  const quantize = kernel === 'q4_k_i8_matvec' ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16;
+  const quantize = kernel.includes('_i8_') ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16;
   quantize(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
   region.kernels[kernel]!(placed.data.byteOffset, rows, cols / 256, scratch.xq, scratch.xs, scratch.y, T, rows);
   return region.f32.slice(scratch.y / 4, scratch.y / 4 + T * rows);
@@ -133,7 +138,7 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
       const x = randomArray(T * w.cols, s + 1);
       const got = new Float32Array(T * r).fill(NaN);
       expect(wasmLinearInto(got, x, placed, T)).toBe(true);
-      expect(got).toEqual(runKernel(format === 'q4_k' ? Q4_K_KERNEL : `${format}_matvec`, placed, x, T));
+      expect(got).toEqual(runKernel(DISPATCHED[format], placed, x, T));
     });
 
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(

@@ -9,7 +9,7 @@
 // (exact, bounds below) and finished in f32 lanes. Lanes accumulate over the row in a fixed order and
 // are summed horizontally once per (row, token). The super-block passes: k-quant-nibbles.ts (Q4_K,
 // Q5_K) and k-quant-q6.ts. Where the engine has relaxed SIMD, Q4_K also has an int8-activation
-// variant (q4_k_i8_matvec: quantize_x_i8 codes, 16 products per `i16x8.relaxed_dot_i8x16_i7x16_s`,
+// variant (q4_k_i8_matvec, and q5_k_i8_matvec: quantize_x_i8 codes, 16 products per `i16x8.relaxed_dot_i8x16_i7x16_s`,
 // ggml's own activation precision), about 1.9× faster; linear.ts prefers it, as for Q4_0.
 //
 // Activation blocks are 32 elements (quantize_x_i16), so super-block b of a row uses blocks 8b … 8b+7:
@@ -17,7 +17,7 @@
 // Layouts: ggml-common.h `block_q4_K` / `block_q5_K` / `block_q6_K`, decoded by ../../quant/q4_k.ts,
 // q5_k.ts and q6_k.ts.
 import type { FunctionSource } from '../assembler.ts';
-import { nibbleSuperBlock, Q4_K_I8_LAYOUT, Q4_K_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
+import { nibbleSuperBlock, Q4_K_I8_LAYOUT, Q4_K_LAYOUT, Q5_K_I8_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
 import { q6kSuperBlock } from './k-quant-q6.ts';
 import { horizontalSum } from './snippets.ts';
 
@@ -45,7 +45,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
       ['$wordA', 'i32'], ['$wordB', 'i32'], ['$scLo', 'i32'], ['$scHi', 'i32'], ['$mnLo', 'i32'], ['$mnHi', 'i32'],
       ['$acc', 'v128'], ['$dv', 'v128'], ['$dminv', 'v128'], ['$codes', 'v128'], ['$codes2', 'v128'], ['$scales', 'v128'],
       ['$d0', 'v128'], ['$d1', 'v128'], ['$d2', 'v128'], ['$d3', 'v128'], ['$sum01', 'v128'],
-      ['$lowNibble', 'v128'], ['$lowNibble16', 'v128'], ['$bit4', 'v128'], ['$bits45', 'v128'], ['$thirtyTwo', 'v128'],
+      ['$lowNibble', 'v128'], ['$lowNibble16', 'v128'], ['$bit4', 'v128'], ['$bit4x8', 'v128'], ['$bits45', 'v128'], ['$thirtyTwo', 'v128'],
     ],
     body: `
   local.get $superBlocks
@@ -61,6 +61,9 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
   i32.const ${0x00100010}
   i32x4.splat
   local.set $bit4
+  i32.const ${0x10}
+  i8x16.splat
+  local.set $bit4x8
   i32.const ${0x30}
   i8x16.splat
   local.set $bits45
@@ -167,3 +170,5 @@ export const q6KMatvec = kQuantMatvec('q6_k_matvec', Q6_K_BYTES, q6kSuperBlock);
 
 /** `q4_k_i8_matvec(...)`: Q4_K against int8 activation codes xq [tokens, 256·superBlocks] i8 (quantize_x_i8); needs relaxed SIMD. */
 export const q4KI8Matvec = kQuantMatvec('q4_k_i8_matvec', Q4_K_BYTES, nibbleSuperBlock(Q4_K_I8_LAYOUT), XQ_I8_BYTES);
+/** `q5_k_i8_matvec(...)`: the same for Q5_K. */
+export const q5KI8Matvec = kQuantMatvec('q5_k_i8_matvec', Q5_K_BYTES, nibbleSuperBlock(Q5_K_I8_LAYOUT), XQ_I8_BYTES);

@@ -16,11 +16,14 @@ export interface NibbleLayout {
 export const Q4_K_LAYOUT: NibbleLayout = { qs: 16, activations: 'i16' };
 export const Q5_K_LAYOUT: NibbleLayout = { qh: 16, qs: 48, activations: 'i16' };
 export const Q4_K_I8_LAYOUT: NibbleLayout = { qs: 16, activations: 'i8' };
+export const Q5_K_I8_LAYOUT: NibbleLayout = { qh: 16, qs: 48, activations: 'i8' };
 
-/** Shifts the i16x8 on the stack left by n bits (right by −n; nothing for 0). */
-const shift16 = (n: number): string => (n === 0 ? '' : `
+/** Shifts the i16x8 (shift16) or i8x16 (shift8) on the stack left by n bits (right by −n; nothing for 0). */
+const shift = (lanes: 'i16x8' | 'i8x16', n: number): string => (n === 0 ? '' : `
       i32.const ${Math.abs(n)}
-      i16x8.${n > 0 ? 'shl' : 'shr_u'}`);
+      ${lanes}.${n > 0 ? 'shl' : 'shr_u'}`);
+const shift16 = (n: number): string => shift('i16x8', n);
+const shift8 = (n: number): string => shift('i8x16', n);
 
 /**
  * Pushes the i16x8 codes of 8 elements of sub-block s from `nibbles` (the 8 bytes widened to i16 on
@@ -69,7 +72,7 @@ function nibblePairDots(layout: NibbleLayout, i: number): string {
  * The same against int8 activation codes (32 bytes per sub-block at $q + 32s) with
  * `i16x8.relaxed_dot_i8x16_i7x16_s` (x86 `pmaddubsw`): 16 products per instruction, pairs summed to
  * i16; the two halves of a sub-block are added in i16 (|Σ| ≤ 4 · 15 · 127 < 2^15: exact) and widened
- * pairwise to i32x4. The nibbles 0–15 are a valid 7-bit operand, so the result is exact on every
+ * pairwise to i32x4 (Q5_K: |Σ| ≤ 4 · 31 · 127 < 2^15). The codes 0–15 (0–31) are a valid 7-bit operand, so the result is exact on every
  * engine (as code-layouts.ts Q4_0_I8_LAYOUT).
  */
 function nibblePairDotsI8(layout: NibbleLayout, i: number): string {
@@ -82,7 +85,12 @@ function nibblePairDotsI8(layout: NibbleLayout, i: number): string {
       i32.const 4
       i16x8.shr_u`}
       local.get $lowNibble
-      v128.and                         ;; elements ${16 * k}–${16 * k + 15} of sub-block ${s}
+      v128.and                         ;; elements ${16 * k}–${16 * k + 15} of sub-block ${s}${layout.qh === undefined ? '' : `
+      local.get $p
+      v128.load offset=${layout.qh + 16 * k}${shift8(4 - s)}
+      local.get $bit4x8
+      v128.and
+      v128.or                          ;; Q5_K: bit s of qh as bit 4 (codes 0–31, still a 7-bit operand)`}
       i16x8.relaxed_dot_i8x16_i7x16_s`;
   return [2 * i, 2 * i + 1].map((s) => `${half(s, 0)}${half(s, 1)}
       i16x8.add
