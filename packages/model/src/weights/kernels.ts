@@ -2,8 +2,9 @@
  * Kernel choice for a loaded model. 'ts' keeps the weights in ordinary typed arrays, so every
  * projection runs the readable TypeScript kernels of @phi3/tensor (the reference). 'wasm' copies each
  * weight matrix once, at load, into WebAssembly memory (`WasmWeightArena`), where `linearInto` runs
- * the SIMD128 kernels on it, decode and prefill (Q8_0/Q4_0 with int16-quantized activations, see
- * tensor/src/wasm/kernels/quantize-x.ts). 'auto' picks 'wasm' where the runtime supports it.
+ * the SIMD128 kernels on it, decode and prefill (quantized formats against int16- or, with relaxed
+ * SIMD, int8-rounded activations, see tensor/src/wasm/kernels/quantize-x.ts), and the KV cache is
+ * reserved there too so attention runs in wasm. 'auto' picks 'wasm' where the runtime supports it.
  */
 import { WasmWeightArena, wasmSimdSupported } from '@phi3/tensor';
 import { InvalidArgumentError } from '../errors.ts';
