@@ -9,6 +9,36 @@ import type { FunctionSource } from '../assembler.ts';
 import { foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** Sets the head's pointers: $qh/$oh = base + h·dh floats, $kh = kv base + (h / group)·dh floats. */
+/** Runs `body` for $h = $h0 … $h1 − 1 (body leaves $h unchanged). */
+const forEachHead = (body: string): string => `
+  local.get $h0
+  local.set $h
+  block $headsDone
+    loop $heads
+      local.get $h
+      local.get $h1
+      i32.ge_u
+      br_if $headsDone
+      ${body}
+      local.get $h
+      i32.const 1
+      i32.add
+      local.set $h
+      br $heads
+    end
+  end`;
+
+/** Sets `row` to the byte address of head $h's row of n scores / probabilities at `base` ([H, n] f32). */
+const scoreRow = (base: string, row: string): string => `
+      local.get ${base}
+      local.get $h
+      local.get $n
+      i32.mul
+      i32.const 2
+      i32.shl
+      i32.add
+      local.set ${row}`;
+
 const headPointers = (perHead: string, kv: string): string => `
     local.get ${perHead}
     local.get $h
@@ -36,23 +66,8 @@ export const attnScores: FunctionSource = {
   locals: [['$h', 'i32'], ['$qh', 'i32'], ['$kh', 'i32'], ['$sh', 'i32'], ['$j', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$d', 'i32'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$sum', 'v128']],
   body: `
-  local.get $h0
-  local.set $h
-  block $headsDone
-    loop $heads
-      local.get $h
-      local.get $h1
-      i32.ge_u
-      br_if $headsDone
-      ${headPointers('$q', '$k')}
-      local.get $s
-      local.get $h
-      local.get $n
-      i32.mul
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $sh
+  ${forEachHead(`${headPointers('$q', '$k')}
+      ${scoreRow('$s', '$sh')}
       local.get $n
       local.set $j
       loop $keys
@@ -105,13 +120,7 @@ export const attnScores: FunctionSource = {
         local.tee $j
         br_if $keys
       end
-      local.get $h
-      i32.const 1
-      i32.add
-      local.set $h
-      br $heads
-    end
-  end`,
+  `)}`,
 };
 
 /** `attn_values($p, $v, $o, $n, $kvStride, $dh, $h0, $h1, $group)`: byte offsets of P [H, n], V rows (kvStride floats apart), O [H, dh]. */
@@ -121,23 +130,8 @@ export const attnValues: FunctionSource = {
   locals: [['$h', 'i32'], ['$qh', 'i32'], ['$kh', 'i32'], ['$ph', 'i32'], ['$c', 'i32'], ['$pp', 'i32'], ['$pv', 'i32'], ['$j', 'i32'], ['$w', 'v128'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128']],
   body: `
-  local.get $h0
-  local.set $h
-  block $headsDone
-    loop $heads
-      local.get $h
-      local.get $h1
-      i32.ge_u
-      br_if $headsDone
-      ${headPointers('$o', '$v')}          ;; $qh: the head's output row, $kh: its values
-      local.get $p
-      local.get $h
-      local.get $n
-      i32.mul
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $ph
+  ${forEachHead(`${headPointers('$o', '$v')}          ;; $qh: the head's output row, $kh: its values
+      ${scoreRow('$p', '$ph')}
       i32.const 0
       local.set $c
       loop $chunks                     ;; 16 output dims at a time
@@ -194,11 +188,5 @@ export const attnValues: FunctionSource = {
         i32.lt_u
         br_if $chunks
       end
-      local.get $h
-      i32.const 1
-      i32.add
-      local.set $h
-      br $heads
-    end
-  end`,
+  `)}`,
 };
