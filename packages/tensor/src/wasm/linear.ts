@@ -9,6 +9,7 @@ import { blockFormat } from '../quant/registry.ts';
 import { groupBlockBytes, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
+import { panelBytes, type PanelFormat } from './kernels/quant-groups.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
@@ -50,13 +51,16 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   const scratch = region.scratchFor(rows, cols, chunk);
   if (scratch === undefined) return false;
   const yStride = w.format === 'f32' ? rows : paddedRows(rows); // the group kernels write whole groups
-  const kernel = kernelFor(region, w.format, chunk > 1); // a short last chunk runs the tile too
+  let kernel = kernelFor(region, w.format, chunk > 1 && T >= MATMUL_MIN_T); // a short last chunk runs the tile too
+  const panelFormat = kernel.endsWith('_panels') ? (kernel.slice(0, -'_panels'.length) as PanelFormat) : undefined;
+  const panel = panelFormat === undefined ? undefined : region.panelScratch(panelBytes(panelFormat, cols / 32), threadsOf(region));
+  if (panelFormat !== undefined && panel === undefined) kernel = `${panelFormat}_groups` as ParallelKernel; // no room: unpack per token
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (kernel === 'q4_0_i8_groups' || kernel === 'q4_k_i8_matvec' || kernel === 'q5_k_i8_matvec') region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    if (INT8_ACTIVATIONS.has(kernel)) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    runSplit(region, w, scratch, n, yStride, kernel);
+    runSplit(region, w, scratch, n, yStride, kernel, panel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
     else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
@@ -64,10 +68,13 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   return true;
 }
 
+/** Kernels that read int8 activation codes (quantize_x_i8); the other quantized ones read int16. */
+const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_panels', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
+
 /**
- * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for any
- * number of tokens; Q4_0: the int8-activation group kernel where relaxed SIMD is available (about
- * 1.5× faster; activations rounded to int8 as ggml does), else the int16 one; K-quants: their
+ * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for decode,
+ * its panels kernel for prefill (T ≥ MATMUL_MIN_T); Q4_0: the same with int8 activations where relaxed
+ * SIMD is available (about 1.5× faster; activations rounded to int8 as ggml does), else int16; K-quants: their
  * matvec kernel (int16 activations; Q4_K / Q5_K int8 where relaxed SIMD is available, as Q4_0) for any
  * number of tokens; F16: f16_matmul (f32 activations).
  */
@@ -77,16 +84,24 @@ function kernelFor(region: WasmRegion, format: string, prefill: boolean): Parall
   if (format === 'q4_k' && region.kernels.q4_k_i8_matvec !== undefined) return 'q4_k_i8_matvec';
   if (format === 'q5_k' && region.kernels.q5_k_i8_matvec !== undefined) return 'q5_k_i8_matvec';
   if (format === 'q4_k' || format === 'q5_k' || format === 'q6_k') return `${format}_matvec`;
-  if (format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined) return 'q4_0_i8_groups';
-  return format === 'q8_0' ? 'q8_0_groups' : 'q4_0_groups';
+  const name = format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined ? 'q4_0_i8' : format;
+  return `${name}_${prefill ? 'panels' : 'groups'}` as ParallelKernel;
 }
 
-/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads. */
-function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, kernel: ParallelKernel): void {
+/** Threads that may run a slice of one call in this memory (the calling one and the workers). */
+function threadsOf(region: WasmRegion): number {
+  return 1 + (region.parallel?.pool.helpers ?? 0);
+}
+
+/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_panels` kernel. */
+function runSplit(
+  region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, kernel: ParallelKernel,
+  panel?: { base: number; bytesPerThread: number },
+): void {
   const { rows, cols } = w;
   const blocks = cols / 32;
   /** Kernel arguments for rows [r0, r0 + n) (r0 a multiple of the row group). */
-  const argsFor = (r0: number, n: number): number[] => {
+  const argsFor = (r0: number, n: number, thread: number): number[] => {
     const yAt = scratch.y + 4 * r0;
     if (w.format === 'f32') {
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
@@ -98,7 +113,8 @@ function runSplit(region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens:
       return [w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
     }
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
-    return [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
+    const args = [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
+    return kernel.endsWith('_panels') ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
   };
   // equal slices of whole 8-row groups (two row groups)
   runOverThreads(region, kernel, rows, 8, PARALLEL_MIN_ROWS, argsFor);

@@ -46,6 +46,7 @@ export class WasmRegion {
   private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
   private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
   private flag: number | undefined; // an i32 the check kernels report to
+  private panels: { base: number; bytesPerThread: number; threads: number } | undefined;
   private attention: { q: number; scores: number; out: number; width: number; scoreFloats: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
@@ -123,6 +124,21 @@ export class WasmRegion {
     }
     for (let i = this.flag === undefined ? 0 : vectorCount; i < count && !bad; i++) bad = (f16[2 * i + 1] & 0x7c) === 0x7c;
     if (bad) throw new ShapeError(`${what}: holds Inf or NaN weights`);
+  }
+
+  /**
+   * Per-thread prefill panels (kernels/quant-groups.ts): `threads` areas of `bytesPerThread`, reused,
+   * grown (by a fresh area) on demand. Undefined when the memory is full.
+   */
+  panelScratch(bytesPerThread: number, threads: number): { base: number; bytesPerThread: number } | undefined {
+    const p = this.panels;
+    if (p !== undefined && p.bytesPerThread >= bytesPerThread && p.threads >= threads) return p;
+    const per = Math.ceil(Math.max(bytesPerThread, p?.bytesPerThread ?? 0) / ALIGN) * ALIGN;
+    const n = Math.max(threads, p?.threads ?? 0);
+    const area = this.allocate(per * n + ALIGN);
+    if (area === undefined) return undefined;
+    this.panels = { base: Math.ceil(area.byteOffset / ALIGN) * ALIGN, bytesPerThread: per, threads: n };
+    return this.panels;
   }
 
   /**

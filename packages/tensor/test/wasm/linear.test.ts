@@ -10,7 +10,7 @@ import { X_CODE_MAX, X_CODE_MAX_I8 } from '../../src/wasm/kernels/quantize-x.ts'
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { regionOf, WasmRegion } from '../../src/wasm/region.ts';
 import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
-import { paddedRows } from '../../src/quant/row-groups.ts';
+import { paddedRows, rowGroupBytes } from '../../src/quant/row-groups.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
 const arena = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
@@ -158,6 +158,24 @@ describe.each(GROUP_KERNELS)('$kernel at the extremes', ({ kernel, format }) => 
     const got = runGroups(kernel, arena.place(w), x, 1);
     const want = sign * 3 * cols * (format === 'q8_0' ? 127 : 7);
     for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+  });
+});
+
+describe('a memory too full for prefill panels or the staging area', () => {
+  it('falls back to the TS rearrangement and to per-token unpacking, with the same results', () => {
+    const region = new WasmRegion(5); // 256 KiB f16 table + 64 KiB: room for the matrix and scratch only
+    const [rows, cols, T] = [4, 1280, 4];
+    const w = makeMatrix('q8_0', rows, cols, 11);
+    const target = region.allocate(rowGroupBytes('q8_0', rows, cols))!;
+    region.toRowGroups(target, w.data as Uint8Array, 'q8_0', rows, cols); // 1 MiB staging does not fit
+    const placed: WeightMatrix = { format: 'q8_0', rows, cols, data: target, layout: 'row-groups' };
+    expect(dequantizeMatrix(placed)).toEqual(dequantizeMatrix(w));
+    const x = randomArray(T * cols, 12);
+    const got = new Float32Array(T * rows);
+    expect(wasmLinearInto(got, x, placed, T)).toBe(true); // the panel (43 KiB) does not fit
+    const want = new Float32Array(T * rows);
+    for (let t = 0; t < T; t++) expect(wasmLinearInto(want.subarray(t * rows), x.subarray(t * cols, (t + 1) * cols), placed, 1)).toBe(true);
+    expect(got).toEqual(want);
   });
 });
 

@@ -42,8 +42,8 @@ export const pairSum = (a: string, b: string, low: string, high: string, add = '
  * the exponent (15 → 127); exact for normal and subnormal f16. Inf/NaN would become finite, which is
  * why toRowGroupsInto refuses them.
  */
-const scalesF32x4 = `
-      local.get $pb
+const scalesF32x4 = (p: string): string => `
+      local.get ${p}
       v128.load16x4_u
       i32.const 16
       i32x4.shl
@@ -54,8 +54,34 @@ const scalesF32x4 = `
       local.get $f16Rebias
       f32x4.mul`;
 
+/** Where a group pass reads a block: the row-group bytes, or a prefill panel of unpacked codes. */
+interface BlockSource {
+  /** Pushes row i's partial sums for the block at $pb. */
+  readonly rowDot: (i: number) => string;
+  /** Pushes the block's four scales as f32x4. */
+  readonly scales: string;
+  readonly blockBytes: number;
+}
+
+const packedSource = (layout: CodeLayout): BlockSource => ({
+  rowDot: (i) => layout.rowDot('$pb', i),
+  scales: scalesF32x4('$pb'),
+  blockBytes: layout.groupBlockBytes,
+});
+
+/** A panel block: the four scales as f32x4 (16 bytes), then each row's unpacked codes. */
+const panelBlockBytes = (layout: CodeLayout): number => 16 + ROW_GROUP * layout.panelRowBytes;
+
+const panelSource = (layout: CodeLayout): BlockSource => ({
+  rowDot: (i) => layout.panelDot(16 + i * layout.panelRowBytes),
+  scales: `
+          local.get $pb
+          v128.load`,
+  blockBytes: panelBlockBytes(layout),
+});
+
 /** One group (four rows at $p) against token $t: stores Y[$t, 4$i … 4$i + 3]. */
-function groupPass(layout: CodeLayout): string {
+function groupPass(layout: CodeLayout, source: BlockSource): string {
   const add = layout.partialSums === 'i16' ? 'i16x8.add' : 'i32x4.add';
   return `
         f32.const 0
@@ -82,15 +108,15 @@ function groupPass(layout: CodeLayout): string {
           local.get $q
           v128.load offset=${16 * k}
           local.set $xv${k}`).join('')}
-          ${layout.rowDot('$pb', 0)}
+          ${source.rowDot(0)}
           local.set $d0
-          ${layout.rowDot('$pb', 1)}
+          ${source.rowDot(1)}
           local.set $d1
           ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
           local.set $sum01                ;; [r0 lanes 0+2, r1 lanes 0+2, r0 lanes 1+3, r1 lanes 1+3]
-          ${layout.rowDot('$pb', 2)}
+          ${source.rowDot(2)}
           local.set $d0
-          ${layout.rowDot('$pb', 3)}
+          ${source.rowDot(3)}
           local.set $d1
           ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
           local.set $d0                   ;; the same for rows 2 and 3
@@ -101,7 +127,7 @@ function groupPass(layout: CodeLayout): string {
           v128.load32_splat offset=4
           i32x4.sub                      ;; minus 8 Σ q_x: the nibbles' +8` : ''}
           f32x4.convert_i32x4_s
-          ${scalesF32x4}
+          ${source.scales}
           local.get $s
           v128.load32_splat
           f32x4.mul                      ;; d_w · d_x for the four rows
@@ -110,7 +136,7 @@ function groupPass(layout: CodeLayout): string {
           f32x4.add
           local.set $acc
           local.get $pb
-          i32.const ${layout.groupBlockBytes}
+          i32.const ${source.blockBytes}
           i32.add
           local.set $pb
           local.get $q
@@ -142,15 +168,57 @@ function groupPass(layout: CodeLayout): string {
         v128.store                       ;; Y[t, 4i … 4i + 3]`;
 }
 
-function quantGroups(layout: CodeLayout): FunctionSource {
+/**
+ * The prologue of a panels chunk: the chunk's n groups (n · blocks group blocks, consecutive in W)
+ * unpacked into the panel — scales as f32x4, each row's codes as layout.widenRow stores them.
+ */
+function widenChunk(layout: CodeLayout): string {
+  const rows = [...Array(ROW_GROUP).keys()];
+  return `
+      local.get $w
+      local.set $pb
+      local.get $panel
+      local.set $pd
+      local.get $n
+      local.get $blocks
+      i32.mul
+      local.set $b
+      loop $widen
+        local.get $pd
+        ${scalesF32x4('$pb')}
+        v128.store${rows.map((i) => layout.widenRow('$pb', i, '$pd', 16 + i * layout.panelRowBytes)).join('')}
+        local.get $pb
+        i32.const ${layout.groupBlockBytes}
+        i32.add
+        local.set $pb
+        local.get $pd
+        i32.const ${panelBlockBytes(layout)}
+        i32.add
+        local.set $pd
+        local.get $b
+        i32.const 1
+        i32.sub
+        local.tee $b
+        br_if $widen
+      end`;
+}
+
+/**
+ * `panels`: the prefill variant — each chunk of groups is unpacked once into a panel (scratch at
+ * $panel, CHUNK_GROUPS · blocks · panelBlockBytes bytes per thread) that every token then reads, so the
+ * per-token pass loads ready codes and f32 scales instead of unpacking them again.
+ */
+function quantGroups(layout: CodeLayout, panels = false): FunctionSource {
+  const source = panels ? panelSource(layout) : packedSource(layout);
   return {
-    name: `${layout.name}_groups`,
+    name: `${layout.name}_${panels ? 'panels' : 'groups'}`,
     params: [
       ['$w', 'i32'], ['$groups', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'],
+      ...(panels ? [['$panel', 'i32'] as const] : []),
     ],
     locals: [
       ['$groupBytes', 'i32'], ['$xqStride', 'i32'], ['$xsStride', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'],
-      ['$p', 'i32'], ['$pb', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$b', 'i32'],
+      ['$p', 'i32'], ['$pb', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$b', 'i32'], ['$pd', 'i32'], ['$panelGroupBytes', 'i32'],
       ['$xv0', 'v128'], ['$xv1', 'v128'], ['$xv2', 'v128'], ['$xv3', 'v128'],
       ['$d0', 'v128'], ['$d1', 'v128'], ['$sum01', 'v128'], ['$acc', 'v128'],
       ['$packed', 'v128'], ['$half', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
@@ -177,7 +245,12 @@ function quantGroups(layout: CodeLayout): FunctionSource {
   f32.const ${2 ** 112}
   f32x4.splat
   local.set $f16Rebias
-  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, groupPass(layout))}`,
+  local.get $blocks
+  i32.const ${panelBlockBytes(layout)}
+  i32.mul
+  local.set $panelGroupBytes
+  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, groupPass(layout, source),
+    panels ? { prologue: widenChunk(layout), from: '$panel', step: '$panelGroupBytes' } : {})}`,
   };
 }
 
@@ -192,3 +265,16 @@ export const q4_0Groups = quantGroups(Q4_0_LAYOUT);
 
 /** `q4_0_i8_groups(...)`: Q4_0 against int8 activation codes (quantize_x_i8); needs relaxed SIMD. */
 export const q4_0I8Groups = quantGroups(Q4_0_I8_LAYOUT);
+
+/** `q8_0_panels(..., $panel)`, `q4_0_panels`, `q4_0_i8_panels`: the same products for prefill, through a per-thread panel. */
+export const q8_0Panels = quantGroups(Q8_0_LAYOUT, true);
+export const q4_0Panels = quantGroups(Q4_0_LAYOUT, true);
+export const q4_0I8Panels = quantGroups(Q4_0_I8_LAYOUT, true);
+
+export type PanelFormat = 'q8_0' | 'q4_0' | 'q4_0_i8';
+
+/** Bytes of one thread's prefill panel for rows of `blocks` blocks. */
+export function panelBytes(format: PanelFormat, blocks: number): number {
+  const layout = { q8_0: Q8_0_LAYOUT, q4_0: Q4_0_LAYOUT, q4_0_i8: Q4_0_I8_LAYOUT }[format];
+  return CHUNK_GROUPS * blocks * panelBlockBytes(layout);
+}

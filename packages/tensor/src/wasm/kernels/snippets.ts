@@ -124,15 +124,25 @@ export const outputAddress = (k: number, r = 0): string => `
       i32.shl
       i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
 
+/** Optional parts of chunksForEveryToken: a per-chunk prologue, and where $p walks (from, step: i32 locals). */
+export interface ChunkWalk {
+  readonly prologue?: string;
+  readonly from?: string;
+  readonly step?: string;
+}
+
 /**
  * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
  * (quant-groups.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a chunk, tokens
  * $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's weights. `item` runs
  * once per (token, item) and must leave $t, $i, $n, $p unchanged. After a chunk, $w advances by $n
  * items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`. `count` (an i32 local: items
- * left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens; tokens ≥ 1.
+ * left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens; tokens ≥ 1. `walk` can run a
+ * prologue per chunk and walk $p over a copy of the chunk instead (the prefill panels).
  */
-export const chunksForEveryToken = (count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string): string => `
+export const chunksForEveryToken = (
+  count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string, walk: ChunkWalk = {},
+): string => `
   block $done
     loop $chunks
       local.get ${count}
@@ -144,18 +154,18 @@ export const chunksForEveryToken = (count: string, chunk: number, itemBytes: str
       i32.const ${chunk}
       i32.lt_u
       select
-      local.set $n                     ;; n = min(items left, ${chunk})
+      local.set $n                     ;; n = min(items left, ${chunk})${walk.prologue ?? ''}
       i32.const 0
       local.set $t
       loop $tokenLoop                  ;; every token over the chunk
         i32.const 0
         local.set $i
-        local.get $w
+        local.get ${walk.from ?? '$w'}
         local.set $p
         loop $itemLoop
           ${item}
           local.get $p
-          local.get ${itemBytes}
+          local.get ${walk.step ?? itemBytes}
           i32.add
           local.set $p
           local.get $i
