@@ -1,7 +1,7 @@
 /**
  * Feed-forward blocks shared across variants.
  */
-import { linearInto, sigmoid, type WeightMatrix } from '@phi3/tensor';
+import { linearInto, sigmoid, wasmSwiGluInto, type WeightMatrix } from '@phi3/tensor';
 
 /**
  * Phi-3 MLP with a fused gate/up projection (HF modeling_phi3.py `Phi3MLP.forward`):
@@ -16,11 +16,14 @@ export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix,
   const gu = new Float32Array(T * 2 * F);
   linearInto(gu, x, gateUp, T);
   const act = new Float32Array(T * F);
-  for (let t = 0; t < T; t++) {
-    const row = t * 2 * F; // gu[t] = [gate(F), up(F)]
-    for (let i = 0; i < F; i++) {
-      const g = gu[row + i];
-      act[t * F + i] = gu[row + F + i] * (g * sigmoid(g)); // up * silu(gate)
+  // weights in wasm memory: the SIMD kernel (polynomial exp, ≈ 2 ulp); otherwise the reference loop
+  if (!wasmSwiGluInto(act, gu, T, F, gateUp)) {
+    for (let t = 0; t < T; t++) {
+      const row = t * 2 * F; // gu[t] = [gate(F), up(F)]
+      for (let i = 0; i < F; i++) {
+        const g = gu[row + i];
+        act[t * F + i] = gu[row + F + i] * (g * sigmoid(g)); // up * silu(gate)
+      }
     }
   }
   const out = new Float32Array(T * down.rows);

@@ -9,6 +9,7 @@ import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
 import { q4KI8Matvec, q4KMatvec, q5KI8Matvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnScores, attnValues } from './kernels/attention.ts';
 import { f16Check, f16Matmul } from './kernels/f16.ts';
+import { swiglu } from './kernels/swiglu.ts';
 import { relaxedSimdAvailable } from './relaxed.ts';
 
 /** WebAssembly pages are 64 KiB. */
@@ -38,13 +39,14 @@ export interface KernelExports {
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
   f16_check(src: number, count: number, flag: number): void;
+  swiglu(gu: number, act: number, tokens: number, F: number, f0: number, f1: number): void;
   q8_0_panels(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   q4_0_panels(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   /** Present with relaxed SIMD, like q4_0_i8_groups. */
   q4_0_i8_panels?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Panels, q4_0Panels];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Panels, q4_0Panels, swiglu];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

@@ -62,7 +62,8 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.mul': simd(0xb5), 'i32x4.dot_i16x8_s': simd(0xba),
   // SIMD float
   'f32x4.nearest': simd(0x6a), 'f32x4.abs': simd(0xe0),
-  'f32x4.add': simd(0xe4), 'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.max': simd(0xe9),
+  'f32x4.neg': simd(0xe1), 'f32x4.add': simd(0xe4), 'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.div': simd(0xe7),
+  'f32x4.min': simd(0xe8), 'f32x4.max': simd(0xe9),
   'i32x4.trunc_sat_f32x4_s': simd(0xf8), 'f32x4.convert_i32x4_s': simd(0xfa),
   // relaxed SIMD (enabled at run time where the engine has it: ../relaxed.ts)
   'i16x8.relaxed_dot_i8x16_i7x16_s': simd(0x112),

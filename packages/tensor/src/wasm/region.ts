@@ -47,6 +47,7 @@ export class WasmRegion {
   private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
   private flag: number | undefined; // an i32 the check kernels report to
   private panels: { base: number; bytesPerThread: number; threads: number } | undefined;
+  private floats: { offset: number; floats: number } | undefined;
   private attention: { q: number; scores: number; out: number; width: number; scoreFloats: number } | undefined;
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
@@ -124,6 +125,20 @@ export class WasmRegion {
     }
     for (let i = this.flag === undefined ? 0 : vectorCount; i < count && !bad; i++) bad = (f16[2 * i + 1] & 0x7c) === 0x7c;
     if (bad) throw new ShapeError(`${what}: holds Inf or NaN weights`);
+  }
+
+  /**
+   * Byte offset of `floats` f32 of scratch for elementwise kernels (swiglu), reused, grown (by a
+   * fresh area, doubling) on demand. Undefined when the memory is full.
+   */
+  floatScratch(floats: number): number | undefined {
+    const f = this.floats;
+    if (f !== undefined && f.floats >= floats) return f.offset;
+    const n = Math.max(floats, 2 * (f?.floats ?? 0));
+    const area = this.allocate(4 * n);
+    if (area === undefined) return undefined;
+    this.floats = { offset: area.byteOffset, floats: n };
+    return area.byteOffset;
   }
 
   /**

@@ -19,7 +19,7 @@
 import type { FunctionSource } from '../assembler.ts';
 import { nibbleSuperBlock, Q4_K_I8_LAYOUT, Q4_K_LAYOUT, Q5_K_I8_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
 import { q6kSuperBlock } from './k-quant-q6.ts';
-import { horizontalSum } from './snippets.ts';
+import { forEachToken, horizontalSum } from './snippets.ts';
 
 /** Bytes per super-block (ggml `sizeof(block_q4_K)`, `block_q5_K`, `block_q6_K`). */
 const Q4_K_BYTES = 144;
@@ -75,9 +75,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
     i32.eqz
     br_if $done
     loop $rowLoop
-      i32.const 0
-      local.set $t
-      loop $tokenLoop                  ;; every token over this row while it is in L1
+      ${forEachToken(`                  ;; every token over this row while it is in L1
         f32.const 0
         f32x4.splat
         local.set $acc
@@ -129,15 +127,7 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
         i32.shl
         i32.add                        ;; &Y[t, r]
         ${horizontalSum('$acc')}
-        f32.store
-        local.get $t
-        i32.const 1
-        i32.add
-        local.tee $t
-        local.get $tokens
-        i32.lt_u
-        br_if $tokenLoop
-      end
+        f32.store`)}
       local.get $w
       local.get $rowBytes
       i32.add

@@ -124,6 +124,21 @@ export const outputAddress = (k: number, r = 0): string => `
       i32.shl
       i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
 
+/** Runs `body` for $t = 0 … $tokens − 1 ($tokens ≥ 1; body leaves $t unchanged). */
+export const forEachToken = (body: string): string => `
+      i32.const 0
+      local.set $t
+      loop $tokenLoop                  ;; every token
+        ${body}
+        local.get $t
+        i32.const 1
+        i32.add
+        local.tee $t
+        local.get $tokens
+        i32.lt_u
+        br_if $tokenLoop
+      end`;
+
 /** Optional parts of chunksForEveryToken: a per-chunk prologue, and where $p walks (from, step: i32 locals). */
 export interface ChunkWalk {
   readonly prologue?: string;
@@ -155,9 +170,7 @@ export const chunksForEveryToken = (
       i32.lt_u
       select
       local.set $n                     ;; n = min(items left, ${chunk})${walk.prologue ?? ''}
-      i32.const 0
-      local.set $t
-      loop $tokenLoop                  ;; every token over the chunk
+      ${forEachToken(`
         i32.const 0
         local.set $i
         local.get ${walk.from ?? '$w'}
@@ -175,15 +188,7 @@ export const chunksForEveryToken = (
           local.get $n
           i32.lt_u
           br_if $itemLoop
-        end
-        local.get $t
-        i32.const 1
-        i32.add
-        local.tee $t
-        local.get $tokens
-        i32.lt_u
-        br_if $tokenLoop
-      end
+        end`)}
       local.get $w
       local.get $n
       local.get ${itemBytes}
