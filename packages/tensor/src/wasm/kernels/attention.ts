@@ -6,7 +6,7 @@
 // worker threads split the heads the way matvecs split rows. Both need head_dim % 16 == 0 (four
 // f32x4 per step). f32 accumulation in 16 lanes, then a fixed-order horizontal sum.
 import type { FunctionSource } from '../assembler.ts';
-import { foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
+import { advance, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** Sets the head's pointers: $qh/$oh = base + h·dh floats, $kh = kv base + (h / group)·dh floats. */
 /** Runs `body` for $h = $h0 … $h1 − 1 (body leaves $h unchanged). */
@@ -20,10 +20,7 @@ const forEachHead = (body: string): string => `
       i32.ge_u
       br_if $headsDone
       ${body}
-      local.get $h
-      i32.const 1
-      i32.add
-      local.set $h
+      ${advance('$h', 1)}
       br $heads
     end
   end`;
@@ -82,19 +79,9 @@ export const attnScores: FunctionSource = {
         local.set $d                   ;; dh / 16 steps
         loop $dims
           ${mulAdd16('$pq', '$pk')}
-          local.get $pq
-          i32.const 64
-          i32.add
-          local.set $pq
-          local.get $pk
-          i32.const 64
-          i32.add
-          local.set $pk
-          local.get $d
-          i32.const 1
-          i32.sub
-          local.tee $d
-          br_if $dims
+          ${advance('$pq', 64)}
+          ${advance('$pk', 64)}
+          ${countDown('$d', '$dims')}
         end
         ${foldAccumulators4}
         local.set $sum
@@ -104,21 +91,14 @@ export const attnScores: FunctionSource = {
         f32.reinterpret_i32
         f32.mul
         f32.store
-        local.get $sh
-        i32.const 4
-        i32.add
-        local.set $sh
+        ${advance('$sh', 4)}
         local.get $kh
         local.get $kvStride
         i32.const 2
         i32.shl
         i32.add
         local.set $kh                  ;; the next key row
-        local.get $j
-        i32.const 1
-        i32.sub
-        local.tee $j
-        br_if $keys
+        ${countDown('$j', '$keys')}
       end
   `)}`,
 };
@@ -156,21 +136,14 @@ export const attnValues: FunctionSource = {
           local.get $acc${a}
           f32x4.add
           local.set $acc${a}`).join('')}
-          local.get $pp
-          i32.const 4
-          i32.add
-          local.set $pp
+          ${advance('$pp', 4)}
           local.get $pv
           local.get $kvStride
           i32.const 2
           i32.shl
           i32.add
           local.set $pv
-          local.get $j
-          i32.const 1
-          i32.sub
-          local.tee $j
-          br_if $keys
+          ${countDown('$j', '$keys')}
         end
         ${[0, 1, 2, 3].map((a) => `
         local.get $qh

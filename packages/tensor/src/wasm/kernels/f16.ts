@@ -6,7 +6,7 @@
 // for them first (f16_check). Rows are taken CHUNK_ROWS at a time and every token passes over a chunk
 // while it is in L2. Four f32x4 accumulators per row (16 columns per step), f32 sums.
 import type { FunctionSource } from '../assembler.ts';
-import { CHUNK_ROWS, chunksForEveryToken, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
+import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
 
 /** Pushes f32x4 of the four f16 in the low (`low`) or high half of v128 local `h`. */
 const widen = (h: string, low: boolean): string => `
@@ -72,19 +72,9 @@ export const f16Matmul: FunctionSource = {
           local.get $acc${a}
           f32x4.add
           local.set $acc${a}`).join('')}
-            local.get $pw
-            i32.const 32
-            i32.add
-            local.set $pw
-            local.get $q
-            i32.const 64
-            i32.add
-            local.set $q
-            local.get $k
-            i32.const 1
-            i32.sub
-            local.tee $k
-            br_if $step
+            ${advance('$pw', 32)}
+            ${advance('$q', 64)}
+            ${countDown('$k', '$step')}
           end
           ${foldAccumulators4}
           local.set $acc0
@@ -120,15 +110,8 @@ export const f16Check: FunctionSource = {
     local.get $bad
     v128.or
     local.set $bad
-    local.get $src
-    i32.const 16
-    i32.add
-    local.set $src
-    local.get $count
-    i32.const 8
-    i32.sub
-    local.tee $count
-    br_if $step
+    ${advance('$src', 16)}
+    ${countDown('$count', '$step', 8)}
   end
   local.get $flag
   local.get $bad

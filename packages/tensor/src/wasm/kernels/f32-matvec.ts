@@ -3,7 +3,7 @@
 // loop takes the last cols % 16 columns. Lanes accumulate in f32 (the TS kernels use f64), so
 // results agree with the reference up to f32 summation order.
 import type { FunctionSource } from '../assembler.ts';
-import { foldAccumulators4, horizontalSum, mulAdd16 } from './snippets.ts';
+import { advance, countDown, foldAccumulators4, horizontalSum, mulAdd16 } from './snippets.ts';
 
 /** `f32_matvec($w, $x, $y, $rows, $cols)`: byte offsets of W [rows, cols], x [cols], y [rows]; rows, cols ≥ 1. */
 export const f32Matvec: FunctionSource = {
@@ -46,10 +46,7 @@ export const f32Matvec: FunctionSource = {
       br_if $vectorsDone
       loop $vectors                  ;; 16 columns: acc_k += w[p + 16k] · x[q + 16k]
         ${mulAdd16('$p', '$q')}
-        local.get $p
-        i32.const 64
-        i32.add
-        local.set $p
+        ${advance('$p', 64)}
         local.get $q
         i32.const 64
         i32.add
@@ -77,10 +74,7 @@ export const f32Matvec: FunctionSource = {
         local.get $s
         f32.add
         local.set $s
-        local.get $p
-        i32.const 4
-        i32.add
-        local.set $p
+        ${advance('$p', 4)}
         local.get $q
         i32.const 4
         i32.add
@@ -93,14 +87,7 @@ export const f32Matvec: FunctionSource = {
     local.get $y
     local.get $s
     f32.store
-    local.get $y
-    i32.const 4
-    i32.add
-    local.set $y
-    local.get $rows
-    i32.const 1
-    i32.sub
-    local.tee $rows
-    br_if $row
+    ${advance('$y', 4)}
+    ${countDown('$rows', '$row')}
   end`,
 };

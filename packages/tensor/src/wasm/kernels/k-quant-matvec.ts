@@ -19,7 +19,7 @@
 import type { FunctionSource } from '../assembler.ts';
 import { nibbleSuperBlock, Q4_K_I8_LAYOUT, Q4_K_LAYOUT, Q5_K_I8_LAYOUT, Q5_K_LAYOUT } from './k-quant-nibbles.ts';
 import { q6kSuperBlock } from './k-quant-q6.ts';
-import { forEachToken, horizontalSum } from './snippets.ts';
+import { advance, countDown, forEachToken, horizontalSum } from './snippets.ts';
 
 /** Bytes per super-block (ggml `sizeof(block_q4_K)`, `block_q5_K`, `block_q6_K`). */
 const Q4_K_BYTES = 144;
@@ -101,23 +101,10 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
         local.set $b
         loop $superBlock
           ${superBlock}
-          local.get $p
-          i32.const ${blockBytes}
-          i32.add
-          local.set $p
-          local.get $q
-          i32.const ${xqBytes}
-          i32.add
-          local.set $q
-          local.get $s
-          i32.const ${XS_BYTES}
-          i32.add
-          local.set $s
-          local.get $b
-          i32.const 1
-          i32.sub
-          local.tee $b
-          br_if $superBlock
+          ${advance('$p', blockBytes)}
+          ${advance('$q', xqBytes)}
+          ${advance('$s', XS_BYTES)}
+          ${countDown('$b', '$superBlock')}
         end
         local.get $y
         local.get $t
@@ -132,15 +119,8 @@ function kQuantMatvec(name: string, blockBytes: number, superBlock: string, xqBy
       local.get $rowBytes
       i32.add
       local.set $w
-      local.get $y
-      i32.const 4
-      i32.add
-      local.set $y
-      local.get $rows
-      i32.const 1
-      i32.sub
-      local.tee $rows
-      br_if $rowLoop
+      ${advance('$y', 4)}
+      ${countDown('$rows', '$rowLoop')}
     end
   end`,
   };

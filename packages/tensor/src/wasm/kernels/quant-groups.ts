@@ -12,7 +12,7 @@
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
-import { CHUNK_ROWS, chunksForEveryToken } from './snippets.ts';
+import { advance, CHUNK_ROWS, chunksForEveryToken, countDown } from './snippets.ts';
 
 /** Groups per prefill chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
@@ -135,23 +135,10 @@ function groupPass(layout: CodeLayout, source: BlockSource): string {
           local.get $acc
           f32x4.add
           local.set $acc
-          local.get $pb
-          i32.const ${source.blockBytes}
-          i32.add
-          local.set $pb
-          local.get $q
-          i32.const ${layout.xBlockBytes}
-          i32.add
-          local.set $q
-          local.get $s
-          i32.const 8
-          i32.add
-          local.set $s
-          local.get $b
-          i32.const 1
-          i32.sub
-          local.tee $b
-          br_if $block
+          ${advance('$pb', source.blockBytes)}
+          ${advance('$q', layout.xBlockBytes)}
+          ${advance('$s', 8)}
+          ${countDown('$b', '$block')}
         end
         local.get $y
         local.get $t
@@ -187,19 +174,9 @@ function widenChunk(layout: CodeLayout): string {
         local.get $pd
         ${scalesF32x4('$pb')}
         v128.store${rows.map((i) => layout.widenRow('$pb', i, '$pd', 16 + i * layout.panelRowBytes)).join('')}
-        local.get $pb
-        i32.const ${layout.groupBlockBytes}
-        i32.add
-        local.set $pb
-        local.get $pd
-        i32.const ${panelBlockBytes(layout)}
-        i32.add
-        local.set $pd
-        local.get $b
-        i32.const 1
-        i32.sub
-        local.tee $b
-        br_if $widen
+        ${advance('$pb', layout.groupBlockBytes)}
+        ${advance('$pd', panelBlockBytes(layout))}
+        ${countDown('$b', '$widen')}
       end`;
 }
 

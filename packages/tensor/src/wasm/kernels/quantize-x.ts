@@ -7,6 +7,7 @@
 //     precision, for the relaxed-SIMD int8 dot products of the Q4_0 kernel (code-layouts.ts).
 // TS reference: quantizeActivationsRef in ../reference.ts.
 import type { FunctionSource } from '../assembler.ts';
+import { countDown } from './snippets.ts';
 
 /** Largest int16 code. */
 export const X_CODE_MAX = 32767;
@@ -123,11 +124,7 @@ function quantizeX(bits: 16 | 8): FunctionSource {
     i32.const 8
     i32.add
     local.set $xs
-    local.get $blocks
-    i32.const 1
-    i32.sub
-    local.tee $blocks
-    br_if $block
+    ${countDown('$blocks', '$block')}
   end`,
   };
 }

@@ -1,5 +1,20 @@
 // Instruction sequences shared by several kernels (text spliced into kernel bodies).
 
+/** Adds `by` (a constant) to i32 local `local`: the pointer and counter steps of every kernel loop. */
+export const advance = (local: string, by: number): string => `
+  local.get ${local}
+  i32.const ${by}
+  i32.add
+  local.set ${local}`;
+
+/** Subtracts `by` from i32 local `local` and branches to `label` while it is not zero: a loop's end. */
+export const countDown = (local: string, label: string, by = 1): string => `
+  local.get ${local}
+  i32.const ${by}
+  i32.sub
+  local.tee ${local}
+  br_if ${label}`;
+
 /** Pushes the f32 sum of the four lanes of v128 local `acc` (lane order 0 + 1 + 2 + 3). */
 export const horizontalSum = (acc: string): string => `
   local.get ${acc}

@@ -5,7 +5,7 @@
 // truncation < 1.2e-7 relative), 2^k built in the exponent bits; x is clamped to [−87, 87] so 2^k stays
 // a normal f32. About 2 ulp, against the TypeScript reference's f64 Math.exp (tested in test/wasm/).
 import type { FunctionSource } from '../assembler.ts';
-import { forEachToken } from './snippets.ts';
+import { advance, forEachToken } from './snippets.ts';
 
 const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375; // ln 2 split so k · LN2_HI is exact for |k| ≤ 127
@@ -114,10 +114,7 @@ export const swiglu: FunctionSource = {
         f32x4.div                      ;; silu(gate) = gate / (1 + exp(−gate))
         f32x4.mul
         v128.store
-        local.get $f
-        i32.const 4
-        i32.add
-        local.set $f
+        ${advance('$f', 4)}
         br $cols
       end
     end`)}`,

@@ -3,6 +3,7 @@
 // codes move as one or two v128 instead of byte by byte, and it flags Inf/NaN scales on the way.
 // Loading phi-3-mini Q4_0 spent 5 of its 6.5 s rearranging (and checking) in TypeScript.
 import type { FunctionSource } from '../assembler.ts';
+import { advance, countDown } from './snippets.ts';
 import { codeBytes, ROW_GROUP, type RowGroupFormat } from '../../quant/row-groups.ts';
 
 function toRowGroups(format: RowGroupFormat): FunctionSource {
@@ -47,19 +48,9 @@ function toRowGroups(format: RowGroupFormat): FunctionSource {
       local.get $src
       v128.load offset=${2 + 16 * k}
       v128.store offset=${2 * ROW_GROUP + codes * i + 16 * k}`).join('')}`).join('')}
-      local.get $dst
-      i32.const ${ROW_GROUP * block}
-      i32.add
-      local.set $dst
-      local.get $p
-      i32.const ${block}
-      i32.add
-      local.set $p
-      local.get $b
-      i32.const 1
-      i32.sub
-      local.tee $b
-      br_if $block
+      ${advance('$dst', ROW_GROUP * block)}
+      ${advance('$p', block)}
+      ${countDown('$b', '$block')}
     end
     local.get $p
     local.get $rowBytes
@@ -67,11 +58,7 @@ function toRowGroups(format: RowGroupFormat): FunctionSource {
     i32.mul
     i32.add
     local.set $src                     ;; the next group's first row
-    local.get $groups
-    i32.const 1
-    i32.sub
-    local.tee $groups
-    br_if $group
+    ${countDown('$groups', '$group')}
   end
   local.get $flag
   local.get $bad
