@@ -1,8 +1,9 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
-// Q8_0/Q4_0 (stored in row groups): one group kernel for any T; Q4_K/Q5_K/Q6_K (GGUF rows as they are):
-// one row-at-a-time kernel for any T. All take chunks of at most
-// TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices of whole 8-row groups.
+// Q8_0/Q4_0 (stored in row groups): the group kernel for decode, its panels variant for prefill;
+// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel for any T; F16: f16_matmul for any
+// T. All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal
+// slices of whole 8-row groups.
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { blockFormat } from '../quant/registry.ts';

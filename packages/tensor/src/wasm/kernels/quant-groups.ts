@@ -7,8 +7,10 @@
 // converted and scaled by the four rows' scales at once (the f16 scales convert to f32 in one vector
 // op), and accumulated in one f32x4 whose lanes are the four outputs. No horizontal sums, one store.
 //
-// Prefill (tokens > 1): groups are taken CHUNK_GROUPS at a time and every token passes over a chunk
-// while it is in L2, so the weights stream from memory once per call, not once per token.
+// Groups are taken CHUNK_GROUPS at a time and every token passes over a chunk while it is in L2, so
+// the weights stream from memory once per call, not once per token. The `_panels` variant (prefill)
+// also unpacks each chunk once into a per-thread panel the tokens read; `_groups` (decode) unpacks
+// as it goes. Q4_0 × int8 (relaxed SIMD) keeps the transpose-add in i16 (code-layouts.ts).
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
