@@ -6,27 +6,17 @@
 // for them first (f16_check). Rows are taken CHUNK_ROWS at a time and every token passes over a chunk
 // while it is in L2. Four f32x4 accumulators per row (16 columns per step), f32 sums.
 import type { FunctionSource } from '../assembler.ts';
-import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
+import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16BitsToF32x4, f16VectorConstants, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
 
-/** Pushes f32x4 of the four f16 in the low (`low`) or high half of v128 local `h`. */
+/**
+ * Pushes f32x4 of the four f16 in the low (`low`) or high half of v128 local `h`: sign-extended to
+ * i32 and shifted left 13 (sign to bit 31, exponent and mantissa to bits 27…13), then f16BitsToF32x4.
+ */
 const widen = (h: string, low: boolean): string => `
           local.get ${h}
           i32x4.extend_${low ? 'low' : 'high'}_i16x8_s
           i32.const 13
-          i32x4.shl
-          local.get $f16Mask
-          v128.and
-          local.get $f16Rebias
-          f32x4.mul`;
-
-/** Sets the v128 constants the widening needs. */
-const constants = `
-  i32.const ${0x8fffe000 | 0}
-  i32x4.splat
-  local.set $f16Mask
-  f32.const ${2 ** 112}
-  f32x4.splat
-  local.set $f16Rebias`;
+          i32x4.shl${f16BitsToF32x4}`;
 
 /** `f16_matmul($w, $rows, $cols, $x, $y, $tokens, $yStride)`: byte offsets of W [rows, cols] f16, X [tokens, cols] f32, Y (row t at y + 4·t·yStride, columns [0, rows)); cols a multiple of 16, rows, tokens ≥ 1. */
 export const f16Matmul: FunctionSource = {
@@ -37,7 +27,7 @@ export const f16Matmul: FunctionSource = {
     ['$h0', 'v128'], ['$h1', 'v128'], ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'],
     ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
   ],
-  body: `${constants}
+  body: `${f16VectorConstants}
   local.get $cols
   i32.const 1
   i32.shl

@@ -1,7 +1,8 @@
 // Q4_K and Q5_K super-blocks for k-quant-matvec.ts (ggml-common.h `block_q4_K`, `block_q5_K`; TS
 // codecs ../../quant/q4_k.ts, q5_k.ts): unsigned 4-bit codes (+ Q5_K's 5th bit) in pairs of
 // sub-blocks sharing their bytes, 6-bit scales and mins, value = d·sc[s]·q − dmin·m[s].
-import { bytesToI32x4, f16At, PAIR_SCALES, PAIR_SUMS, transposeAdd4 } from './k-quant-parts.ts';
+import { bytesToI32x4, PAIR_SCALES, PAIR_SUMS, transposeAdd4 } from './k-quant-parts.ts';
+import { f16ToF32 } from './snippets.ts';
 
 /**
  * Where a Q4_K / Q5_K block keeps its codes (the nibbles, and Q5_K's 32 bytes of 5th bits), and the
@@ -138,9 +139,9 @@ function nibbleQuad(layout: NibbleLayout, h: 0 | 1): string {
  * B & 0x3f…, scales 4–7 = C's low nibbles | A's top two bits moved to bits 4–5, mins 4–7 = C's high
  * nibbles | B's top two bits.
  */
-export const nibbleSuperBlock = (layout: NibbleLayout): string => `${f16At('$p', 0)}
+export const nibbleSuperBlock = (layout: NibbleLayout): string => `${f16ToF32('$p', 0)}
       f32x4.splat
-      local.set $dv${f16At('$p', 2)}
+      local.set $dv${f16ToF32('$p', 2)}
       f32.const 0.125
       f32.mul
       f32x4.splat

@@ -1,7 +1,8 @@
 // Q6_K super-blocks for k-quant-matvec.ts (ggml-common.h `block_q6_K`; TS codec ../../quant/q6_k.ts):
 // 6-bit codes split into low nibbles (ql) and 2-bit high parts (qh), 16-element sub-blocks with int8
 // scales, value = d·scale[s]·(q − 32).
-import { f16At, transposeAdd4 } from './k-quant-parts.ts';
+import { transposeAdd4 } from './k-quant-parts.ts';
+import { f16ToF32 } from './snippets.ts';
 
 /** [d_x of block A, A, B, B] from the two pairs (A, B) in one vector: Q6_K's 16-element sub-blocks. */
 const SCALES_AABB = '0 1 2 3 0 1 2 3 8 9 10 11 8 9 10 11';
@@ -81,7 +82,7 @@ function q6kQuad(m: number): string {
 }
 
 /** One Q6_K super-block at $p: ql [128], qh [64], 16 int8 scales at 192, f16 d at 208. */
-export const q6kSuperBlock = `${f16At('$p', 208)}
+export const q6kSuperBlock = `${f16ToF32('$p', 208)}
       f32x4.splat
       local.set $dv
       local.get $p

@@ -14,35 +14,17 @@
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
-import { advance, CHUNK_ROWS, chunksForEveryToken, countDown } from './snippets.ts';
+import {
+  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16BitsToF32x4, f16VectorConstants, HIGH_64, LOW_64, pairSum, ZIP_HIGH_32, ZIP_LOW_32,
+} from './snippets.ts';
 
 /** Groups per prefill chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 
-/** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
-export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
-export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
-export const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
-export const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
-
 /**
- * Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles), added
- * as `add` (i32x4.add by default; i16x8.add sums pairs of i16 partial sums lane by lane).
- */
-export const pairSum = (a: string, b: string, low: string, high: string, add = 'i32x4.add'): string => `
-      local.get ${a}
-      local.get ${b}
-      i8x16.shuffle ${low}
-      local.get ${a}
-      local.get ${b}
-      i8x16.shuffle ${high}
-      ${add}`;
-
-/**
- * Pushes the four f16 scales at $pb as f32x4: the f16 bits moved into an f32's sign, exponent and
- * mantissa fields (shift left 16, arithmetic shift right 3, mask 0x8fffe000), times 2^112 to rebias
- * the exponent (15 → 127); exact for normal and subnormal f16. Inf/NaN would become finite, which is
- * why toRowGroupsInto refuses them.
+ * Pushes the four f16 scales at `p` as f32x4: each widened to an i32 lane, shifted left 16 and
+ * arithmetically right 3 (sign to bit 31, exponent and mantissa to bits 27…13), then f16BitsToF32x4.
+ * toRowGroupsInto refuses Inf/NaN scales, which this would make finite.
  */
 const scalesF32x4 = (p: string): string => `
       local.get ${p}
@@ -50,11 +32,7 @@ const scalesF32x4 = (p: string): string => `
       i32.const 16
       i32x4.shl
       i32.const 3
-      i32x4.shr_s
-      local.get $f16Mask
-      v128.and
-      local.get $f16Rebias
-      f32x4.mul`;
+      i32x4.shr_s${f16BitsToF32x4}`;
 
 /** Where a group pass reads a block: the row-group bytes, or a prefill panel of unpacked codes. */
 interface BlockSource {
@@ -217,13 +195,7 @@ function quantGroups(layout: CodeLayout, panels = false): FunctionSource {
   local.set $xsStride                  ;; one token's (scale, sum) pairs
   i32.const 15
   i8x16.splat
-  local.set $lowNibble
-  i32.const ${0x8fffe000 | 0}
-  i32x4.splat
-  local.set $f16Mask
-  f32.const ${2 ** 112}
-  f32x4.splat
-  local.set $f16Rebias
+  local.set $lowNibble${f16VectorConstants}
   local.get $blocks
   i32.const ${panelBlockBytes(layout)}
   i32.mul

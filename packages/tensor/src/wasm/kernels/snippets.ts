@@ -33,16 +33,58 @@ export const horizontalSum = (acc: string): string => `
 export const F16_TABLE_OFFSET = 0;
 
 /**
- * Pushes the f32 value of the little-endian f16 at byte address `addr` (a local), looked up in the
+ * Pushes the f32 value of the little-endian f16 at byte address `addr` (a local) + `offset`, looked up in the
  * f32 table at F16_TABLE_OFFSET (as ggml does with `ggml_table_f32_f16` on CPUs without F16C): three
  * instructions instead of ~15 bit operations, and bit-identical to dtype.ts `f16ToF32`, which fills it.
  */
-export const f16ToF32 = (addr: string): string => `
+export const f16ToF32 = (addr: string, offset = 0): string => `
   local.get ${addr}
-  i32.load16_u
+  i32.load16_u offset=${offset}
   i32.const 2
   i32.shl
   f32.load offset=${F16_TABLE_OFFSET}`;
+
+/**
+ * f16 → f32 four at a time without a table (WebAssembly has no f16 conversion): once the f16 bits
+ * sit in an i32 lane with the sign at bit 31 and exponent/mantissa at bits 27…13 (callers shift them
+ * there), clearing bits 30…28 and multiplying by 2^112 rebiases the exponent (15 → 127). Exact for
+ * normal and subnormal f16; Inf/NaN come out finite, so placement refuses them. Needs v128 locals
+ * $f16Mask and $f16Rebias, set by `f16VectorConstants`.
+ */
+export const f16VectorConstants = `
+  i32.const ${0x8fffe000 | 0}
+  i32x4.splat
+  local.set $f16Mask
+  f32.const ${2 ** 112}
+  f32x4.splat
+  local.set $f16Rebias`;
+
+/** Pushes the f32x4 of positioned f16 bits on the stack (see f16VectorConstants). */
+export const f16BitsToF32x4 = `
+      local.get $f16Mask
+      v128.and
+      local.get $f16Rebias
+      f32x4.mul`;
+
+/** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
+export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
+export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
+export const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+export const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+
+/**
+ * Pushes zipLow(a, b) + zipHigh(a, b) for v128 locals a, b (lanes: `lanes` pair of shuffles), added
+ * as `add` (i32x4.add by default; i16x8.add sums pairs of i16 partial sums lane by lane). Two levels
+ * of it are the 4×4 transpose-add that turns four rows' partial sums into one vector of row sums.
+ */
+export const pairSum = (a: string, b: string, low: string, high: string, add = 'i32x4.add'): string => `
+      local.get ${a}
+      local.get ${b}
+      i8x16.shuffle ${low}
+      local.get ${a}
+      local.get ${b}
+      i8x16.shuffle ${high}
+      ${add}`;
 
 /** Rows of W per chunk in the prefill kernels: small enough that a chunk stays in L2 while every token group passes over it. */
 export const CHUNK_ROWS = 16;
