@@ -19,6 +19,11 @@ export const ROW_GROUP = 4;
 /** Formats that can be stored in row groups: both are [f16 d][codes] blocks of 32 weights. */
 export type RowGroupFormat = 'q8_0' | 'q4_0';
 
+/** True for the formats stored in row groups when placed for the wasm kernels. */
+export function isRowGroupFormat(format: string): format is RowGroupFormat {
+  return format === 'q8_0' || format === 'q4_0';
+}
+
 /** Bytes of one block's codes (after its 2-byte f16 scale). */
 export function codeBytes(format: RowGroupFormat): number {
   return format === 'q8_0' ? 32 : 16;

@@ -7,7 +7,7 @@
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { blockFormat } from '../quant/registry.ts';
-import { groupBlockBytes, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
+import { groupBlockBytes, isRowGroupFormat, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
 import { panelBytes, type PanelFormat } from './kernels/quant-groups.ts';
@@ -41,7 +41,7 @@ export function isWasmResident(w: WeightMatrix): boolean {
 export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number): boolean {
   const region = regionOf(w.data);
   if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
-  if ((w.format === 'q8_0' || w.format === 'q4_0') && (w as QuantizedMatrix).layout !== 'row-groups') return false;
+  if (isRowGroupFormat(w.format) && (w as QuantizedMatrix).layout !== 'row-groups') return false;
   const { rows, cols } = w;
   if (w.format === 'f16' && cols % 16 !== 0) return false; // f16_matmul steps 16 columns
   if (rows === 0 || cols === 0 || T === 0) {
@@ -51,11 +51,12 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   const chunk = w.format === 'f32' && T < MATMUL_MIN_T ? 1 : Math.min(T, TOKEN_CHUNK);
   const scratch = region.scratchFor(rows, cols, chunk);
   if (scratch === undefined) return false;
-  const yStride = w.format === 'f32' ? rows : paddedRows(rows); // the group kernels write whole groups
-  let kernel = kernelFor(region, w.format, chunk > 1 && T >= MATMUL_MIN_T); // a short last chunk runs the tile too
-  const panelFormat = kernel.endsWith('_panels') ? (kernel.slice(0, -'_panels'.length) as PanelFormat) : undefined;
-  const panel = panelFormat === undefined ? undefined : region.panelScratch(panelBytes(panelFormat, cols / 32), threadsOf(region));
-  if (panelFormat !== undefined && panel === undefined) kernel = `${panelFormat}_groups` as ParallelKernel; // no room: unpack per token
+  const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
+  const prefill = T >= MATMUL_MIN_T; // a short last chunk runs the prefill kernel too
+  const group = isRowGroupFormat(w.format) ? groupKernelPrefix(region, w.format) : undefined;
+  // prefill panels where the memory has room for them; otherwise the group kernel unpacks per token
+  const panel = prefill && group !== undefined ? region.panelScratch(panelBytes(group, cols / 32), threadsOf(region)) : undefined;
+  const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${panel === undefined ? 'groups' : 'panels'}` as ParallelKernel);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
@@ -73,9 +74,16 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
 const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_panels', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
 
 /**
- * f32: f32_matmul for prefill chunks, else f32_matvec (one token); Q8_0: its group kernel for decode,
- * its panels kernel for prefill (T ≥ MATMUL_MIN_T); Q4_0: the same with int8 activations where relaxed
- * SIMD is available (about 1.5× faster; activations rounded to int8 as ggml does), else int16; K-quants: their
+ * The row-group kernels' name prefix (`_groups` for decode, `_panels` for prefill): Q8_0's own; Q4_0
+ * with int8 activations where relaxed SIMD is available (about 1.5× faster; activations rounded to
+ * int8 as ggml does), else int16.
+ */
+function groupKernelPrefix(region: WasmRegion, format: RowGroupFormat): PanelFormat {
+  return format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined ? 'q4_0_i8' : format;
+}
+
+/**
+ * The other formats: f32: f32_matmul for prefill chunks, else f32_matvec (one token); K-quants: their
  * matvec kernel (int16 activations; Q4_K / Q5_K int8 where relaxed SIMD is available, as Q4_0) for any
  * number of tokens; F16: f16_matmul (f32 activations).
  */
@@ -84,9 +92,7 @@ function kernelFor(region: WasmRegion, format: string, prefill: boolean): Parall
   if (format === 'f16') return 'f16_matmul';
   if (format === 'q4_k' && region.kernels.q4_k_i8_matvec !== undefined) return 'q4_k_i8_matvec';
   if (format === 'q5_k' && region.kernels.q5_k_i8_matvec !== undefined) return 'q5_k_i8_matvec';
-  if (format === 'q4_k' || format === 'q5_k' || format === 'q6_k') return `${format}_matvec`;
-  const name = format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined ? 'q4_0_i8' : format;
-  return `${name}_${prefill ? 'panels' : 'groups'}` as ParallelKernel;
+  return `${format}_matvec` as ParallelKernel; // q4_k, q5_k, q6_k (WASM_FORMATS admits nothing else)
 }
 
 /** Threads that may run a slice of one call in this memory (the calling one and the workers). */
@@ -106,7 +112,7 @@ function runSplit(
     const yAt = scratch.y + 4 * r0;
     if (w.format === 'f32') {
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
-      return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, rows];
+      return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, yStride];
     }
     if (w.format === 'f16') return [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
     if (K_QUANT_FORMATS.has(w.format)) {

@@ -18,6 +18,8 @@ import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
 
 const TABLE_BYTES = 65536 * 4; // at F16_TABLE_OFFSET = 0, where the kernels read it
 const ALIGN = 64;
+/** n rounded up to ALIGN (allocations start aligned; offsets inside them keep each array aligned too). */
+const aligned = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 /** Bytes of GGUF rows toRowGroups stages at a time (whole groups; at least one group however long the rows). */
 const STAGING_BYTES = 1 << 20;
 
@@ -43,12 +45,8 @@ export class WasmRegion {
   /** Worker threads that share this memory, and its index in their kernel-instance list. */
   parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
   private top = TABLE_BYTES;
-  private scratch: { offset: number; rows: number; cols: number; tokens: number } | undefined;
-  private staging: Uint8Array | undefined; // toRowGroups' staging area, allocated on first use
-  private flag: number | undefined; // an i32 the check kernels report to
-  private panels: { base: number; bytesPerThread: number; threads: number } | undefined;
-  private floats: { offset: number; floats: number } | undefined;
-  private attention: { q: number; scores: number; out: number; width: number; scoreFloats: number } | undefined;
+  /** Scratch areas by purpose (byte offset, size), reused across calls: see `scratchArea`. */
+  private readonly areas = new Map<string, { offset: number; bytes: number }>();
   private buffer!: SharedArrayBuffer; // the memory's buffer as of the last grow (registered in regionOfBuffer)
   private f32View!: Float32Array;
 
@@ -70,7 +68,7 @@ export class WasmRegion {
    * @returns a byte view of the reserved range
    */
   allocate(bytes: number): Uint8Array | undefined {
-    const offset = Math.ceil(this.top / ALIGN) * ALIGN;
+    const offset = aligned(this.top);
     const end = offset + bytes;
     if (end > this.maxPages * PAGE_BYTES) return undefined;
     const have = this.buffer.byteLength;
@@ -88,25 +86,31 @@ export class WasmRegion {
   }
 
   /**
-   * Scratch big enough for `tokens` token rows through a [rows, cols] matrix (rows rounded up to whole row groups), reused across calls; a
-   * larger request allocates a new area (the old one is left behind). Undefined if the memory is full.
+   * Byte offset of at least `bytes` of scratch for `purpose`, reused across calls. A larger request
+   * takes a fresh area of at least twice the size (the old one is left behind: the memory is never
+   * freed), so growing requests allocate O(log n) times. Undefined when the memory is full.
+   */
+  private scratchArea(purpose: string, bytes: number): number | undefined {
+    const a = this.areas.get(purpose);
+    if (a !== undefined && a.bytes >= bytes) return a.offset;
+    const size = Math.max(bytes, 2 * (a?.bytes ?? 0));
+    const area = this.allocate(size);
+    if (area === undefined) return undefined;
+    this.areas.set(purpose, { offset: area.byteOffset, bytes: size });
+    return area.byteOffset;
+  }
+
+  /**
+   * Scratch for `tokens` token rows through a [rows, cols] matrix (rows rounded up to whole row
+   * groups), reused across calls. Undefined if the memory is full.
    */
   scratchFor(rows: number, cols: number, tokens = 1): Scratch | undefined {
-    let s = this.scratch;
-    if (s === undefined || s.rows < rows || s.cols < cols || s.tokens < tokens) {
-      const r = paddedRows(Math.max(rows, s?.rows ?? 0));
-      const c = Math.ceil(Math.max(cols, s?.cols ?? 0) / 32) * 32;
-      const t = Math.max(tokens, s?.tokens ?? 0);
-      const area = this.allocate(t * (c * 4 + c * 2 + (c / 32) * 8 + r * 4) + 3 * ALIGN);
-      if (area === undefined) return undefined;
-      s = this.scratch = { offset: area.byteOffset, rows: r, cols: c, tokens: t };
-    }
-    const at = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-    const x = s.offset;
-    const xq = at(x + s.tokens * s.cols * 4);
-    const xs = at(xq + s.tokens * s.cols * 2);
-    const y = at(xs + s.tokens * (s.cols / 32) * 8);
-    return { x, xq, xs, y };
+    const c = Math.ceil(cols / 32) * 32;
+    const xq = aligned(tokens * c * 4);
+    const xs = aligned(xq + tokens * c * 2);
+    const y = aligned(xs + tokens * (c / 32) * 8);
+    const base = this.scratchArea('linear', y + tokens * paddedRows(rows) * 4);
+    return base === undefined ? undefined : { x: base, xq: base + xq, xs: base + xs, y: base + y };
   }
 
   /**
@@ -115,15 +119,15 @@ export class WasmRegion {
    * @param f16 the placed bytes (2 per element)
    */
   assertFiniteF16(f16: Uint8Array, what: string): void {
-    this.flag ??= this.allocate(4)?.byteOffset;
+    const flag = this.scratchArea('flag', 4);
     const count = f16.byteLength / 2;
     const vectorCount = count - (count % 8);
     let bad = false;
-    if (this.flag !== undefined && vectorCount > 0) {
-      this.kernels.f16_check(f16.byteOffset, vectorCount, this.flag);
-      bad = new Int32Array(this.buffer, this.flag, 1)[0] !== 0;
+    if (flag !== undefined && vectorCount > 0) {
+      this.kernels.f16_check(f16.byteOffset, vectorCount, flag);
+      bad = this.flagSet(flag);
     }
-    for (let i = this.flag === undefined ? 0 : vectorCount; i < count && !bad; i++) bad = (f16[2 * i + 1] & 0x7c) === 0x7c;
+    for (let i = flag === undefined ? 0 : vectorCount; i < count && !bad; i++) bad = (f16[2 * i + 1] & 0x7c) === 0x7c;
     if (bad) throw new ShapeError(`${what}: holds Inf or NaN weights`);
   }
 
@@ -132,13 +136,7 @@ export class WasmRegion {
    * fresh area, doubling) on demand. Undefined when the memory is full.
    */
   floatScratch(floats: number): number | undefined {
-    const f = this.floats;
-    if (f !== undefined && f.floats >= floats) return f.offset;
-    const n = Math.max(floats, 2 * (f?.floats ?? 0));
-    const area = this.allocate(4 * n);
-    if (area === undefined) return undefined;
-    this.floats = { offset: area.byteOffset, floats: n };
-    return area.byteOffset;
+    return this.scratchArea('floats', 4 * floats);
   }
 
   /**
@@ -146,14 +144,9 @@ export class WasmRegion {
    * grown (by a fresh area) on demand. Undefined when the memory is full.
    */
   panelScratch(bytesPerThread: number, threads: number): { base: number; bytesPerThread: number } | undefined {
-    const p = this.panels;
-    if (p !== undefined && p.bytesPerThread >= bytesPerThread && p.threads >= threads) return p;
-    const per = Math.ceil(Math.max(bytesPerThread, p?.bytesPerThread ?? 0) / ALIGN) * ALIGN;
-    const n = Math.max(threads, p?.threads ?? 0);
-    const area = this.allocate(per * n + ALIGN);
-    if (area === undefined) return undefined;
-    this.panels = { base: Math.ceil(area.byteOffset / ALIGN) * ALIGN, bytesPerThread: per, threads: n };
-    return this.panels;
+    const per = aligned(bytesPerThread);
+    const base = this.scratchArea('panels', per * threads);
+    return base === undefined ? undefined : { base, bytesPerThread: per };
   }
 
   /**
@@ -161,17 +154,10 @@ export class WasmRegion {
    * (by a fresh area) on demand. Undefined when the memory is full.
    */
   attentionScratch(width: number, scoreFloats: number): { q: number; scores: number; out: number } | undefined {
-    const a = this.attention;
-    if (a !== undefined && a.width >= width && a.scoreFloats >= scoreFloats) return a;
-    const w = Math.max(width, a?.width ?? 0);
-    const s = Math.max(scoreFloats, 2 * (a?.scoreFloats ?? 0)); // doubling: growing contexts allocate O(log n) times
-    const area = this.allocate(4 * (2 * w + s) + 2 * ALIGN);
-    if (area === undefined) return undefined;
-    const at = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-    const q = area.byteOffset;
-    const out = at(q + 4 * w);
-    this.attention = { q, out, scores: at(out + 4 * w), width: w, scoreFloats: s };
-    return this.attention;
+    const out = aligned(4 * width);
+    const scores = aligned(out + 4 * width);
+    const base = this.scratchArea('attention', scores + 4 * scoreFloats);
+    return base === undefined ? undefined : { q: base, out: base + out, scores: base + scores };
   }
 
   /**
@@ -185,14 +171,13 @@ export class WasmRegion {
     const blocks = cols / 32;
     const rowBytes = blocks * (2 + codeBytes(format));
     const stageRows = Math.max(ROW_GROUP, Math.floor(STAGING_BYTES / rowBytes / ROW_GROUP) * ROW_GROUP);
-    this.staging ??= this.allocate(STAGING_BYTES + 4);
-    if (this.staging === undefined || stageRows * rowBytes > STAGING_BYTES) {
+    const stage = this.scratchArea('staging', STAGING_BYTES);
+    const flag = this.scratchArea('flag', 4); // the kernel's Inf/NaN flag
+    if (stage === undefined || flag === undefined || stageRows * rowBytes > STAGING_BYTES) {
       toRowGroupsInto(target, gguf, format, rows, cols);
       return;
     }
     const bytes = new Uint8Array(this.buffer);
-    const stage = this.staging.byteOffset;
-    const flag = stage + STAGING_BYTES; // the kernel's Inf/NaN flag
     const convert = format === 'q8_0' ? this.kernels.q8_0_to_row_groups : this.kernels.q4_0_to_row_groups;
     for (let r0 = 0; r0 < rows; r0 += stageRows) {
       const n = Math.min(stageRows, rows - r0);
@@ -200,8 +185,13 @@ export class WasmRegion {
       bytes.set(gguf.subarray(r0 * rowBytes, (r0 + n) * rowBytes), stage);
       bytes.fill(0, stage + n * rowBytes, stage + padded * rowBytes); // zero rows pad the last group
       convert(stage, target.byteOffset + (r0 / ROW_GROUP) * blocks * groupBlockBytes(format), padded / ROW_GROUP, blocks, flag);
-      if (new Int32Array(this.buffer, flag, 1)[0] !== 0) assertFiniteScales(gguf, format, rows, cols); // throws, naming the block
+      if (this.flagSet(flag)) assertFiniteScales(gguf, format, rows, cols); // throws, naming the block
     }
+  }
+
+  /** True when the i32 a check kernel stored at byte offset `flag` is non-zero. */
+  private flagSet(flag: number): boolean {
+    return new Int32Array(this.buffer, flag, 1)[0] !== 0;
   }
 
   private refreshViews(): void {
