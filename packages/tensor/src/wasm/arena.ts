@@ -8,7 +8,7 @@ import type { WeightMatrix } from '../matrix.ts';
 import { MatvecPool } from '../parallel/pool.ts';
 import { rowGroupBytes } from '../quant/row-groups.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
-import { regionOf, WasmRegion } from './region.ts';
+import { regionOf, TABLE_BYTES, WasmRegion } from './region.ts';
 
 export interface ArenaOptions {
   /**
@@ -88,7 +88,7 @@ export class WasmWeightArena {
    */
   allocateF32(floats: number): Float32Array | undefined {
     const bytes = 4 * floats;
-    if (bytes > this.maxBytesPerMemory - 2 * 65536 * 4) return undefined;
+    if (bytes > this.maxBytesPerMemory - 2 * TABLE_BYTES) return undefined; // a fresh memory also holds the f16 table and scratch
     const area = this.allocate(bytes, `f32 state [${floats}]`);
     return new Float32Array(area.buffer, area.byteOffset, floats);
   }

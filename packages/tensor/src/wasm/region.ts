@@ -16,7 +16,7 @@ import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
 import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
 
-const TABLE_BYTES = 65536 * 4; // at F16_TABLE_OFFSET = 0, where the kernels read it
+export const TABLE_BYTES = 65536 * 4; // at F16_TABLE_OFFSET = 0, where the kernels read it
 const ALIGN = 64;
 /** n rounded up to ALIGN (allocations start aligned; offsets inside them keep each array aligned too). */
 const aligned = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
