@@ -3,7 +3,9 @@
 import { buildModule } from './module.ts';
 import { f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
-import { q4_0Groups, q4_0I8Groups, q4_0I8Panels, q4_0Panels, q8_0Groups, q8_0Panels } from './kernels/quant-groups.ts';
+import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
+import { q4_0I8Tiles, q4_0Tiles, q8_0Tiles } from './kernels/quant-tiles.ts';
+import { interleaveQuads } from './kernels/interleave.ts';
 import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
 import { q4KI8Matvec, q4KMatvec, q5KI8Matvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
@@ -40,20 +42,21 @@ export interface KernelExports {
   f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
   f16_check(src: number, count: number, flag: number): void;
   swiglu(gu: number, act: number, tokens: number, F: number, f0: number, f1: number): void;
-  q8_0_panels(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
-  q4_0_panels(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
+  q8_0_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
+  q4_0_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   /** Present with relaxed SIMD, like q4_0_i8_groups. */
-  q4_0_i8_panels?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
+  q4_0_i8_tiles?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
+  interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Panels, q4_0Panels, swiglu];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;
 
 /** The module bytes, assembled from the kernel sources (exposed for tests and curious readers). */
 export function kernelModuleBytes(): Uint8Array {
-  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec, q5KI8Matvec, q4_0I8Panels] : SOURCES;
+  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec, q5KI8Matvec, q4_0I8Tiles] : SOURCES;
   return buildModule(sources, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
 }
 

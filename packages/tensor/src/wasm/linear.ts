@@ -1,6 +1,7 @@
 // The entry linearInto calls for weights placed in a WasmWeightArena (their bytes are in wasm
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
-// Q8_0/Q4_0 (stored in row groups): the group kernel for decode, its panels variant for prefill;
+// Q8_0/Q4_0 (stored in row groups): the group kernel for decode, the tile kernel for prefill (its
+// activations interleaved by token quads first);
 // Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel for any T; F16: f16_matmul for any
 // T. All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal
 // slices of whole 8-row groups.
@@ -10,7 +11,7 @@ import { blockFormat } from '../quant/registry.ts';
 import { groupBlockBytes, isRowGroupFormat, paddedRows, ROW_GROUP, type RowGroupFormat } from '../quant/row-groups.ts';
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
-import { panelBytes, type PanelFormat } from './kernels/quant-groups.ts';
+import { TOKEN_QUAD, tilePanelBytes, type TileFormat } from './kernels/quant-tiles.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
@@ -49,20 +50,30 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
     return true;
   }
   const chunk = w.format === 'f32' && T < MATMUL_MIN_T ? 1 : Math.min(T, TOKEN_CHUNK);
-  const scratch = region.scratchFor(rows, cols, chunk);
-  if (scratch === undefined) return false;
-  const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
   const prefill = T >= MATMUL_MIN_T; // a short last chunk runs the prefill kernel too
   const group = isRowGroupFormat(w.format) ? groupKernelPrefix(region, w.format) : undefined;
-  // prefill panels where the memory has room for them; otherwise the group kernel unpacks per token
-  const panel = prefill && group !== undefined ? region.panelScratch(panelBytes(group, cols / 32), threadsOf(region)) : undefined;
-  const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${panel === undefined ? 'groups' : 'panels'}` as ParallelKernel);
+  // room for whole token quads: the tile kernels' activations are interleaved four tokens at a time
+  const scratch = region.scratchFor(rows, cols, group === undefined ? chunk : roundUpToQuad(chunk));
+  if (scratch === undefined) return false;
+  const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
+  // prefill tiles where the memory has room for their panels and quads; otherwise the group kernel
+  const tiles = prefill && group !== undefined ? tileScratch(region, group, rows, cols, chunk) : undefined;
+  const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${tiles === undefined ? 'groups' : 'tiles'}` as ParallelKernel);
+  const int8 = INT8_ACTIVATIONS.has(kernel);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (INT8_ACTIVATIONS.has(kernel)) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    if (int8) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    runSplit(region, w, scratch, n, yStride, kernel, panel);
+    let codes = { xq: scratch.xq, xs: scratch.xs };
+    if (tiles !== undefined) {
+      // rows past n in the last quad are stale scratch: interleaved, never read by the tiles
+      const quads = roundUpToQuad(n) / TOKEN_QUAD;
+      region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, tiles.xq);
+      region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), tiles.xs); // (scale, 8 Σ) words
+      codes = tiles;
+    }
+    runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
     else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
@@ -71,14 +82,14 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
 }
 
 /** Kernels that read int8 activation codes (quantize_x_i8); the other quantized ones read int16. */
-const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_panels', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
+const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_tiles', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
 
 /**
- * The row-group kernels' name prefix (`_groups` for decode, `_panels` for prefill): Q8_0's own; Q4_0
+ * The row-group kernels' name prefix (`_groups` for decode, `_tiles` for prefill): Q8_0's own; Q4_0
  * with int8 activations where relaxed SIMD is available (about 1.5× faster; activations rounded to
  * int8 as ggml does), else int16.
  */
-function groupKernelPrefix(region: WasmRegion, format: RowGroupFormat): PanelFormat {
+function groupKernelPrefix(region: WasmRegion, format: RowGroupFormat): TileFormat {
   return format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined ? 'q4_0_i8' : format;
 }
 
@@ -95,12 +106,23 @@ function kernelFor(region: WasmRegion, format: string, prefill: boolean): Parall
   return `${format}_matvec` as ParallelKernel; // q4_k, q5_k, q6_k (WASM_FORMATS admits nothing else)
 }
 
+const roundUpToQuad = (tokens: number): number => Math.ceil(tokens / TOKEN_QUAD) * TOKEN_QUAD;
+
+/** Per-thread panels and the quad-interleaved activation codes and pairs of a `_tiles` kernel, for up to `tokens` tokens; undefined when the memory is full. */
+function tileScratch(
+  region: WasmRegion, format: TileFormat, rows: number, cols: number, tokens: number,
+): { xq: number; xs: number; panel: { base: number; bytesPerThread: number } } | undefined {
+  const panel = region.panelScratch(tilePanelBytes(format, cols / 32), threadsOf(region));
+  const quads = region.quadScratch(roundUpToQuad(tokens), cols);
+  return panel === undefined || quads === undefined ? undefined : { ...quads, panel };
+}
+
 /** Threads that may run a slice of one call in this memory (the calling one and the workers). */
 function threadsOf(region: WasmRegion): number {
   return 1 + (region.parallel?.pool.helpers ?? 0);
 }
 
-/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_panels` kernel. */
+/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_tiles` kernel. */
 function runSplit(
   region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, kernel: ParallelKernel,
   panel?: { base: number; bytesPerThread: number },
@@ -121,7 +143,7 @@ function runSplit(
     }
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
     const args = [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
-    return kernel.endsWith('_panels') ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
+    return kernel.endsWith('_tiles') ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
   };
   // equal slices of whole 8-row groups (two row groups)
   runOverThreads(region, kernel, rows, 8, PARALLEL_MIN_ROWS, argsFor);

@@ -140,7 +140,19 @@ export class WasmRegion {
   }
 
   /**
-   * Per-thread prefill panels (kernels/quant-groups.ts): `threads` areas of `bytesPerThread`, reused,
+   * Byte offsets of the prefill tiles' activations interleaved by token quads (kernels/interleave.ts):
+   * codes (int16 at most) and (scale, sum) pairs of `tokens` tokens (a multiple of 4) of `cols`
+   * columns; reused, grown on demand. Undefined when the memory is full.
+   */
+  quadScratch(tokens: number, cols: number): { xq: number; xs: number } | undefined {
+    const c = Math.ceil(cols / 32) * 32;
+    const xs = aligned(tokens * c * 2);
+    const base = this.scratchArea('quads', xs + tokens * (c / 32) * 8);
+    return base === undefined ? undefined : { xq: base, xs: base + xs };
+  }
+
+  /**
+   * Per-thread prefill panels (kernels/quant-tiles.ts): `threads` areas of `bytesPerThread`, reused,
    * grown (by a fresh area) on demand. Undefined when the memory is full.
    */
   panelScratch(bytesPerThread: number, threads: number): { base: number; bytesPerThread: number } | undefined {

@@ -7,6 +7,7 @@ import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
 import { X_CODE_MAX, X_CODE_MAX_I8 } from '../../src/wasm/kernels/quantize-x.ts';
+import { tilePanelBytes } from '../../src/wasm/kernels/quant-tiles.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { regionOf, WasmRegion } from '../../src/wasm/region.ts';
 import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
@@ -142,11 +143,48 @@ describe.each(GROUP_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
     });
 });
 
-describe.each(GROUP_KERNELS)('$kernel at the extremes', ({ kernel, format }) => {
-  it.each([1, -1])('stays exact with every code at its largest magnitude (sign %i): the i16 partial sums cannot overflow', (sign) => {
+/** The prefill tile kernels, each with the group kernel that reads the same activation codes. */
+const TILE_KERNELS = GROUP_KERNELS.map((g) => ({ ...g, tiles: g.kernel.replace('_groups', '_tiles') as 'q8_0_tiles' | 'q4_0_tiles' | 'q4_0_i8_tiles' }));
+
+/** Runs one tile kernel directly (quantizer, interleave_quads, kernel) on a placed matrix: out [T, rows]. */
+function runTiles(kernel: (typeof TILE_KERNELS)[number]['tiles'], placed: WeightMatrix, x: Float32Array, T: number): Float32Array {
+  const region = regionOf(placed.data)!;
+  const { rows, cols } = placed;
+  const quads = Math.ceil(T / 4);
+  const scratch = region.scratchFor(rows, cols, 4 * quads)!;
+  const interleaved = region.quadScratch(4 * quads, cols)!;
+  const format = kernel === 'q8_0_tiles' ? 'q8_0' : kernel === 'q4_0_tiles' ? 'q4_0' : 'q4_0_i8';
+  const panel = region.panelScratch(tilePanelBytes(format, cols / 32), 1)!;
+  region.f32.set(x, scratch.x / 4);
+  const int8 = kernel === 'q4_0_i8_tiles';
+  (int8 ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16)(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, interleaved.xq);
+  region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), interleaved.xs);
+  const stride = paddedRows(rows);
+  region.kernels[kernel]!(placed.data.byteOffset, stride / 4, cols / 32, interleaved.xq, interleaved.xs, scratch.y, T, stride, panel.base);
+  const out = new Float32Array(T * rows);
+  for (let t = 0; t < T; t++) out.set(region.f32.subarray(scratch.y / 4 + t * stride, scratch.y / 4 + t * stride + rows), t * rows);
+  return out;
+}
+
+describe.each(TILE_KERNELS)('$tiles (prefill)', ({ kernel, tiles, format }) => {
+  const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.integer({ min: 96, max: 130 }), weight: 1 });
+  const tokens = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 30, max: 34 })); // whole quads and every tail
+  test.prop([fc.oneof(rows, fc.integer({ min: 15, max: 40 })), blockCounts, tokens, seed], { ...PROP, numRuns: 40 })(
+    `gives exactly what ${kernel} gives on the same activation codes (16-row chunks, 4-token tiles and their tails)`, (r, blocks, T, s) => {
+      const cols = 32 * blocks;
+      const placed = arena.place(makeMatrix(format, r, cols, s));
+      const x = randomArray(T * cols, s + 1);
+      expect(runTiles(tiles, placed, x, T)).toEqual(runGroups(kernel, placed, x, T));
+    });
+});
+
+describe.each(TILE_KERNELS)('$kernel and $tiles at the extremes', ({ kernel, tiles, format }) => {
+  it.each([1, -1])('stay exact with every code at its largest magnitude (sign %i): the i16 partial sums cannot overflow', (sign) => {
     const blocks = 3;
     const cols = 32 * blocks;
     const rows = 4;
+    const T = 5;
     const blockBytes = format === 'q8_0' ? 34 : 18;
     const data = new Uint8Array(rows * blocks * blockBytes);
     for (let b = 0; b < rows * blocks; b++) {
@@ -154,15 +192,33 @@ describe.each(GROUP_KERNELS)('$kernel at the extremes', ({ kernel, format }) => 
       data.fill(format === 'q8_0' ? 127 : 0xff, b * blockBytes + 2, (b + 1) * blockBytes); // q = 127, or nibbles 15 (q = 7)
     }
     const w: WeightMatrix = { format, rows, cols, data };
-    const x = new Float32Array(cols).fill(sign * 3); // every activation code ±max
-    const got = runGroups(kernel, arena.place(w), x, 1);
+    const x = new Float32Array(T * cols).fill(sign * 3); // every activation code ±max
     const want = sign * 3 * cols * (format === 'q8_0' ? 127 : 7);
-    for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+    const placed = arena.place(w);
+    for (const got of [runGroups(kernel, placed, x, T), runTiles(tiles, placed, x, T)]) {
+      for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+    }
+  });
+});
+
+describe('interleave_quads', () => {
+  test.prop([fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 13 })], PROP)('puts word w of token 4q + j at [q][w][j]', (quads, words) => {
+    const region = new WasmRegion(16);
+    const src = region.scratchFor(1, 4096)!.x;
+    const dst = src + 4 * 4 * quads * words;
+    const i32 = new Int32Array(region.memory.buffer);
+    for (let k = 0; k < 4 * quads * words; k++) i32[src / 4 + k] = k * 7 + 1;
+    region.kernels.interleave_quads(src, quads, words, dst);
+    for (let q = 0; q < quads; q++) {
+      for (let w = 0; w < words; w++) {
+        for (let j = 0; j < 4; j++) expect(i32[dst / 4 + (q * words + w) * 4 + j]).toBe(i32[src / 4 + (4 * q + j) * words + w]);
+      }
+    }
   });
 });
 
 describe('a memory too full for prefill panels or the staging area', () => {
-  it('falls back to the TS rearrangement and to per-token unpacking, with the same results', () => {
+  it('falls back to the TS rearrangement and to the group kernel, with the same results', () => {
     const region = new WasmRegion(5); // 256 KiB f16 table + 64 KiB: room for the matrix and scratch only
     const [rows, cols, T] = [4, 1280, 4];
     const w = makeMatrix('q8_0', rows, cols, 11);
@@ -217,7 +273,7 @@ describe('linearInto with placed weights', () => {
   });
 });
 
-describe.each(['q8_0', 'q4_0'] as const)('%s_groups (prefill)', (format) => {
+describe.each(['q8_0', 'q4_0'] as const)('%s prefill through linearInto', (format) => {
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), seed], { ...PROP, numRuns: 30 })(
     'gives exactly the per-token results for every T (64-token chunks, 16-row chunks, padded last groups)',
     (T, r, blocks, s) => {

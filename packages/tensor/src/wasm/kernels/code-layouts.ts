@@ -26,15 +26,6 @@ export interface CodeLayout {
    */
   readonly partialSums: 'i32' | 'i16';
   /**
-   * Prefill panels (quant-groups.ts): bytes of one row's block once unpacked (64: 32 i16 codes; 32:
-   * the Q4_0 nibbles as 16 low + 16 high bytes), `widenRow` stores row i of the group block at `p`
-   * so at byte offset `at` of local `dst`, and `panelDot` is rowDot reading that unpacked row at $pb
-   * + `at`: the unpacking is done once per chunk instead of once per token.
-   */
-  readonly panelRowBytes: 64 | 32;
-  readonly widenRow: (p: string, i: number, dst: string, at: number) => string;
-  readonly panelDot: (at: number) => string;
-  /**
    * Q4_0 stores q + 8, so the dot above is Σ q·x + 8 Σ x: the kernel subtracts the activation block's
    * 8 Σ x (from quantize_x_i16) once per block, rather than 8 from each of the 32 nibbles per row.
    */
@@ -42,16 +33,11 @@ export interface CodeLayout {
 }
 
 /** Byte offset of row i's codes inside a group block: after the four f16 scales. */
-const codesAt = (format: 'q8_0' | 'q4_0', i: number): number => 2 * ROW_GROUP + codeBytes(format) * i;
+export const codesAt = (format: 'q8_0' | 'q4_0', i: number): number => 2 * ROW_GROUP + codeBytes(format) * i;
 
 const dot = (xv: string, add: boolean): string => `
       local.get ${xv}
       i32x4.dot_i16x8_s${add ? '\n      i32x4.add' : ''}`;
-
-/** rowDot over 32 i16 codes already unpacked at $pb + at. */
-const i16PanelDot = (at: number): string => [0, 1, 2, 3].map((k) => `
-      local.get $pb
-      v128.load offset=${at + 16 * k}${dot(`$xv${k}`, k > 0)}`).join('');
 
 /** ggml `block_q8_0` codes: 32 int8; `v128.load8x8_s` widens 8 of them to i16 in the load. */
 export const Q8_0_LAYOUT: CodeLayout = {
@@ -63,13 +49,6 @@ export const Q8_0_LAYOUT: CodeLayout = {
   rowDot: (p, i) => [0, 1, 2, 3].map((k) => `
       local.get ${p}
       v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}${dot(`$xv${k}`, k > 0)}`).join(''),
-  panelRowBytes: 64,
-  widenRow: (p, i, dst, at) => [0, 1, 2, 3].map((k) => `
-      local.get ${dst}
-      local.get ${p}
-      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}
-      v128.store offset=${at + 16 * k}`).join(''),
-  panelDot: (at) => i16PanelDot(at),
 };
 
 /**
@@ -100,35 +79,6 @@ export const Q4_0_LAYOUT: CodeLayout = {
       i16x8.extend_low_i8x16_u${dot('$xv2', true)}
       local.get $half
       i16x8.extend_high_i8x16_u${dot('$xv3', true)}`,
-  panelRowBytes: 64,
-  widenRow: (p, i, dst, at) => `
-      local.get ${p}
-      v128.load offset=${codesAt('q4_0', i)}
-      local.tee $packed
-      local.get $lowNibble
-      v128.and
-      local.set $half
-      local.get ${dst}
-      local.get $half
-      i16x8.extend_low_i8x16_u
-      v128.store offset=${at}
-      local.get ${dst}
-      local.get $half
-      i16x8.extend_high_i8x16_u
-      v128.store offset=${at + 16}
-      local.get $packed
-      i32.const 4
-      i8x16.shr_u
-      local.set $half
-      local.get ${dst}
-      local.get $half
-      i16x8.extend_low_i8x16_u
-      v128.store offset=${at + 32}
-      local.get ${dst}
-      local.get $half
-      i16x8.extend_high_i8x16_u
-      v128.store offset=${at + 48}`,
-  panelDot: (at) => i16PanelDot(at),
 };
 
 /**
@@ -158,32 +108,6 @@ export const Q4_0_I8_LAYOUT: CodeLayout = {
       i16x8.shr_u
       local.get $lowNibble
       v128.and                         ;; elements 16–31 (+8)
-      i16x8.relaxed_dot_i8x16_i7x16_s
-      i16x8.add`,
-  panelRowBytes: 32,
-  widenRow: (p, i, dst, at) => `
-      local.get ${dst}
-      local.get ${p}
-      v128.load offset=${codesAt('q4_0', i)}
-      local.tee $packed
-      local.get $lowNibble
-      v128.and
-      v128.store offset=${at}
-      local.get ${dst}
-      local.get $packed
-      i32.const 4
-      i16x8.shr_u
-      local.get $lowNibble
-      v128.and
-      v128.store offset=${at + 16}`,
-  panelDot: (at) => `
-      local.get $xv0
-      local.get $pb
-      v128.load offset=${at}
-      i16x8.relaxed_dot_i8x16_i7x16_s
-      local.get $xv1
-      local.get $pb
-      v128.load offset=${at + 16}
       i16x8.relaxed_dot_i8x16_i7x16_s
       i16x8.add`,
 };

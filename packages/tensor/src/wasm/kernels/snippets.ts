@@ -66,6 +66,19 @@ export const f16BitsToF32x4 = `
       local.get $f16Rebias
       f32x4.mul`;
 
+/**
+ * Pushes the four f16 scales at local `p` as f32x4: each widened to an i32 lane, shifted left 16 and
+ * arithmetically right 3 (sign to bit 31, exponent and mantissa to bits 27…13), then f16BitsToF32x4.
+ * Placement (toRowGroupsInto) refuses Inf/NaN scales, which this would make finite.
+ */
+export const f16x4ToF32x4 = (p: string): string => `
+      local.get ${p}
+      v128.load16x4_u
+      i32.const 16
+      i32x4.shl
+      i32.const 3
+      i32x4.shr_s${f16BitsToF32x4}`;
+
 /** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
 export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
 export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
@@ -86,79 +99,35 @@ export const pairSum = (a: string, b: string, low: string, high: string, add = '
       i8x16.shuffle ${high}
       ${add}`;
 
+/**
+ * Stores the 4×4 transpose of the i32 lanes of v128 locals $r0 … $r3 at local `dst` + `at`: 64 bytes,
+ * vector m = [r0[m], r1[m], r2[m], r3[m]]. Uses v128 locals $t01, $t23.
+ */
+export const transposeStore = (dst: string, at: number): string => {
+  const half = (zip: string, m: number): string => `
+      local.get $r0
+      local.get $r1
+      i8x16.shuffle ${zip}
+      local.set $t01
+      local.get $r2
+      local.get $r3
+      i8x16.shuffle ${zip}
+      local.set $t23
+      local.get ${dst}
+      local.get $t01
+      local.get $t23
+      i8x16.shuffle ${LOW_64}
+      v128.store offset=${at + 16 * m}
+      local.get ${dst}
+      local.get $t01
+      local.get $t23
+      i8x16.shuffle ${HIGH_64}
+      v128.store offset=${at + 16 * (m + 1)}`;
+  return half(ZIP_LOW_32, 0) + half(ZIP_HIGH_32, 2);
+};
+
 /** Rows of W per chunk in the prefill kernels: small enough that a chunk stays in L2 while every token group passes over it. */
 export const CHUNK_ROWS = 16;
-
-/**
- * The loop nest shared by the prefill (matmul) kernels: W's rows in chunks of CHUNK_ROWS; within a
- * chunk, four tokens per pass (`fourTokens`), then the remaining tokens % 4 one per pass (`oneToken`);
- * then $w advances by n rows of `rowBytes` bytes and $y by n floats. Uses locals $rows, $n, $t,
- * $tokens, $w, $y (i32); `fourTokens` / `oneToken` read $n and $t and must leave them unchanged.
- */
-export const rowChunksOverTokens = (fourTokens: string, oneToken: string, rowBytes: string): string => `
-  block $done
-    loop $chunks
-      local.get $rows
-      i32.eqz
-      br_if $done
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      local.get $rows
-      i32.const ${CHUNK_ROWS}
-      i32.lt_u
-      select
-      local.set $n                     ;; n = min(rows, ${CHUNK_ROWS})
-      i32.const 0
-      local.set $t
-      block $groupsDone
-        loop $groups                   ;; four tokens per pass over the chunk
-          local.get $tokens
-          local.get $t
-          i32.sub
-          i32.const 4
-          i32.lt_u
-          br_if $groupsDone
-          ${fourTokens}
-          local.get $t
-          i32.const 4
-          i32.add
-          local.set $t
-          br $groups
-        end
-      end
-      block $tailDone
-        loop $tail                     ;; the last tokens % 4, one per pass
-          local.get $t
-          local.get $tokens
-          i32.ge_u
-          br_if $tailDone
-          ${oneToken}
-          local.get $t
-          i32.const 1
-          i32.add
-          local.set $t
-          br $tail
-        end
-      end
-      local.get $w
-      local.get $n
-      local.get ${rowBytes}
-      i32.mul
-      i32.add
-      local.set $w
-      local.get $y
-      local.get $n
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $y
-      local.get $rows
-      local.get $n
-      i32.sub
-      local.set $rows
-      br $chunks
-    end
-  end`;
 
 /**
  * Pushes the byte address of Y[$t + k, chunk row $i + r] (row-major Y, $yStride floats per token) —
@@ -203,18 +172,53 @@ export interface ChunkWalk {
   readonly step?: string;
 }
 
+/** An item pass for four tokens $t … $t + 3 at once, and one for a single token $t (the last tokens % 4). */
+export interface TokenTiles {
+  readonly four: string;
+  readonly one: string;
+}
+
+/** Runs `four` for $t = 0, 4, 8, … while $t + 4 ≤ $tokens, then `one` for each remaining $t (both leave $t unchanged). */
+const forTokensInFours = (four: string, one: string): string => `
+      i32.const 0
+      local.set $t
+      block $foursDone
+        loop $fours                    ;; four tokens per pass
+          local.get $tokens
+          local.get $t
+          i32.sub
+          i32.const 4
+          i32.lt_u
+          br_if $foursDone
+          ${four}
+          local.get $t
+          i32.const 4
+          i32.add
+          local.set $t
+          br $fours
+        end
+      end
+      block $tailDone
+        loop $tail                     ;; the last tokens % 4, one per pass
+          local.get $t
+          local.get $tokens
+          i32.ge_u
+          br_if $tailDone
+          ${one}
+          local.get $t
+          i32.const 1
+          i32.add
+          local.set $t
+          br $tail
+        end
+      end`;
+
 /**
- * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
- * (quant-groups.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a chunk, tokens
- * $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's weights. `item` runs
- * once per (token, item) and must leave $t, $i, $n, $p unchanged. After a chunk, $w advances by $n
- * items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`. `count` (an i32 local: items
- * left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens; tokens ≥ 1. `walk` can run a
- * prologue per chunk and walk $p over a copy of the chunk instead (the prefill panels).
+ * W's items (rows or row groups) `chunk` at a time: `perChunk` runs with $n = min(items left, chunk),
+ * then $w advances by $n items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`. `count`
+ * (an i32 local: items left) counts down. Uses locals $n, $w, $y.
  */
-export const chunksForEveryToken = (
-  count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string, walk: ChunkWalk = {},
-): string => `
+const chunkLoop = (count: string, chunk: number, itemBytes: string, yBytesPerItem: number, perChunk: string): string => `
   block $done
     loop $chunks
       local.get ${count}
@@ -226,26 +230,8 @@ export const chunksForEveryToken = (
       i32.const ${chunk}
       i32.lt_u
       select
-      local.set $n                     ;; n = min(items left, ${chunk})${walk.prologue ?? ''}
-      ${forEachToken(`
-        i32.const 0
-        local.set $i
-        local.get ${walk.from ?? '$w'}
-        local.set $p
-        loop $itemLoop
-          ${item}
-          local.get $p
-          local.get ${walk.step ?? itemBytes}
-          i32.add
-          local.set $p
-          local.get $i
-          i32.const 1
-          i32.add
-          local.tee $i
-          local.get $n
-          i32.lt_u
-          br_if $itemLoop
-        end`)}
+      local.set $n                     ;; n = min(items left, ${chunk})
+      ${perChunk}
       local.get $w
       local.get $n
       local.get ${itemBytes}
@@ -265,6 +251,51 @@ export const chunksForEveryToken = (
       br $chunks
     end
   end`;
+
+/**
+ * The loop nest of the f32 prefill kernel: W's rows in chunks of CHUNK_ROWS; within a chunk, four
+ * tokens per pass (`four`), then the remaining tokens % 4 one per pass (`one`); both read $n and $t
+ * and must leave them unchanged. Uses locals $rows, $n, $t, $tokens, $w, $y (i32).
+ */
+export const rowChunksOverTokens = (four: string, one: string, rowBytes: string): string =>
+  chunkLoop('$rows', CHUNK_ROWS, rowBytes, 4, forTokensInFours(four, one));
+
+/**
+ * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
+ * (quant-groups.ts, quant-tiles.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a
+ * chunk, tokens $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's
+ * weights. `item` runs once per (token, item) — or, given as TokenTiles, once per (four tokens, item)
+ * and then once per (token, item) for the last tokens % 4 — and must leave $t, $i, $n, $p unchanged.
+ * After a chunk, $w advances by $n items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`.
+ * `count` (an i32 local: items left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens;
+ * tokens ≥ 1. `walk` can run a prologue per chunk and walk $p over a copy of the chunk instead (the
+ * prefill panels).
+ */
+export const chunksForEveryToken = (
+  count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string | TokenTiles, walk: ChunkWalk = {},
+): string => {
+  const overItems = (pass: string): string => `
+        i32.const 0
+        local.set $i
+        local.get ${walk.from ?? '$w'}
+        local.set $p
+        loop $itemLoop
+          ${pass}
+          local.get $p
+          local.get ${walk.step ?? itemBytes}
+          i32.add
+          local.set $p
+          local.get $i
+          i32.const 1
+          i32.add
+          local.tee $i
+          local.get $n
+          i32.lt_u
+          br_if $itemLoop
+        end`;
+  const tokens = typeof item === 'string' ? forEachToken(overItems(item)) : forTokensInFours(overItems(item.four), overItems(item.one));
+  return chunkLoop(count, chunk, itemBytes, yBytesPerItem, `${walk.prologue ?? ''}${tokens}`);
+};
 
 /** Zeroes v128 locals $acc0 … $acc{n−1}. */
 export const zeroAccumulators = (n: number): string => [...Array(n).keys()].map((a) => `

@@ -1,0 +1,266 @@
+// Q8_0 / Q4_0 prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
+//   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j]),
+// as register tiles of one row group (four rows) × four tokens, with the rows in the lanes.
+//
+// Each chunk of CHUNK_ROWS rows is first unpacked into a per-thread panel, word-interleaved: one v128
+// holds the same 32-bit word (2 int16 codes, or 4 int8 ones) of the four rows, [r0 r1 r2 r3]. The
+// activation codes come interleaved by token quads ([quad][word][4 tokens], interleave_quads), so
+// `v128.load32_splat` broadcasts one token's matching word to all four lanes, and one integer dot
+// (`i32x4.dot_i16x8_s`, or relaxed SIMD's `i16x8.relaxed_dot_i8x16_i7x16_s`) gives each row's partial
+// sum in its own lane. A block's dots accumulate in registers (four per tile, one per token) with no
+// transposes and no horizontal sums; each panel vector loaded feeds four tokens. At a block's end the
+// i32 lanes are the four rows' exact block dots, scaled and accumulated exactly as quant-groups.ts
+// does — so prefill gives bit for bit the results of decoding token by token.
+//
+// Int8 (Q4_0 × int8 activations): a lane holds two i16 pair sums of one row, |each| ≤ 8 steps ·
+// 2 · 15 · 127 = 30480 over a block, exact in i16; `i32x4.extadd_pairwise_i16x8_s` adds them at the end.
+//
+// Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
+// program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
+// and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
+// tokens: Q8_0 54 → 80+ GFLOP/s, Q4_0 × int8 113 → 140+ (see the README's performance section).
+import type { FunctionSource } from '../assembler.ts';
+import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
+import { codesAt } from './code-layouts.ts';
+import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, transposeStore } from './snippets.ts';
+
+/** Groups per chunk (CHUNK_ROWS rows). */
+const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
+/** Tokens per activation quad: the tile width, and the interleave of interleave_quads. */
+export const TOKEN_QUAD = 4;
+
+/** How one format's row-group block becomes panel words, and how a tile multiplies them. */
+interface TileLayout {
+  /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
+  readonly name: 'q8_0' | 'q4_0' | 'q4_0_i8';
+  readonly format: 'q8_0' | 'q4_0';
+  /** 32-bit words of one token's activation block (32 codes): 16 of int16 codes, 8 of int8. */
+  readonly steps: 16 | 8;
+  /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128. */
+  readonly rowWords: (i: number, k: number) => string;
+  /** The dot of a panel vector with a splat activation word, and how a tile accumulates it. */
+  readonly dot: string;
+  readonly add: string;
+  /** True when the accumulated lanes are i16 pair sums (int8), added pairwise into i32 at block end. */
+  readonly pairSums: boolean;
+  /** Q4_0 stores q + 8: the block dot includes 8 Σ q_x, subtracted once per block (quantize-x.ts). */
+  readonly offset: boolean;
+}
+
+/** Q4_0 row i's nibbles as bytes: elements 0–15 (low nibbles) or 16–31 (high), each q + 8. */
+const nibbles = (i: number, high: boolean): string => `
+      local.get $pb
+      v128.load offset=${codesAt('q4_0', i)}${high ? `
+      i32.const 4
+      i8x16.shr_u` : `
+      local.get $lowNibble
+      v128.and`}`;
+
+const Q8_0_TILES: TileLayout = {
+  name: 'q8_0',
+  format: 'q8_0',
+  steps: 16,
+  rowWords: (i, k) => `
+      local.get $pb
+      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}`,
+  dot: 'i32x4.dot_i16x8_s',
+  add: 'i32x4.add',
+  pairSums: false,
+  offset: false,
+};
+
+const Q4_0_TILES: TileLayout = {
+  name: 'q4_0',
+  format: 'q4_0',
+  steps: 16,
+  rowWords: (i, k) => `${nibbles(i, k >= 2)}
+      i16x8.extend_${k % 2 === 0 ? 'low' : 'high'}_i8x16_u`,
+  dot: 'i32x4.dot_i16x8_s',
+  add: 'i32x4.add',
+  pairSums: false,
+  offset: true,
+};
+
+/** The nibbles 0–15 are the 7-bit unsigned operand relaxed SIMD's int8 dot wants: exact on every engine. */
+const Q4_0_I8_TILES: TileLayout = {
+  name: 'q4_0_i8',
+  format: 'q4_0',
+  steps: 8,
+  rowWords: (i, k) => nibbles(i, k === 1),
+  dot: 'i16x8.relaxed_dot_i8x16_i7x16_s',
+  add: 'i16x8.add',
+  pairSums: true,
+  offset: true,
+};
+
+/** Panel bytes of one group block: the four scales as f32x4, then `steps` word vectors. */
+const panelBlockBytes = (layout: TileLayout): number => 16 + 16 * layout.steps;
+
+/** The prologue of a chunk: its n groups (n · blocks group blocks, consecutive in W) unpacked into the panel. */
+function widenChunk(layout: TileLayout): string {
+  const rows = [...Array(ROW_GROUP).keys()];
+  return `
+      local.get $w
+      local.set $pb
+      local.get $panel
+      local.set $pd
+      local.get $n
+      local.get $blocks
+      i32.mul
+      local.set $b
+      loop $widen
+        local.get $pd${f16x4ToF32x4('$pb')}
+        v128.store${[...Array(layout.steps / 4).keys()].map((k) => `${rows.map((i) => `${layout.rowWords(i, k)}
+        local.set $r${i}`).join('')}${transposeStore('$pd', 16 + 64 * k)}`).join('')}
+        ${advance('$pb', groupBlockBytes(layout.format))}
+        ${advance('$pd', panelBlockBytes(layout))}
+        ${countDown('$b', '$widen')}
+      end`;
+}
+
+/** One group (panel at $p) against `tokens` (4 or 1) tokens from $t: stores Y[$t + j, 4$i … 4$i + 3]. */
+function tilePass(layout: TileLayout, tokens: number): string {
+  const js = [...Array(tokens).keys()];
+  const tokenInQuad = (base: string, quadBytes: string): string => `
+        local.get ${base}
+        local.get $t
+        i32.const 2
+        i32.shr_u
+        local.get ${quadBytes}
+        i32.mul
+        i32.add
+        local.get $t
+        i32.const 3
+        i32.and
+        i32.const 2
+        i32.shl
+        i32.add`;
+  return `${tokenInQuad('$xq', '$quadCodeBytes')}
+        local.set $px                  ;; token t's words, 16 bytes apart
+        ${tokenInQuad('$xs', '$quadPairBytes')}
+        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${js.map((j) => `
+        f32.const 0
+        f32x4.splat
+        local.set $acc${j}`).join('')}
+        local.get $p
+        local.set $pb
+        local.get $blocks
+        local.set $b
+        loop $block
+          local.get $pb
+          v128.load
+          local.set $ws                ;; the four rows' scales${js.map((j) => `
+          i32.const 0
+          i32x4.splat
+          local.set $dot${j}`).join('')}
+          i32.const ${layout.steps}
+          local.set $k
+          loop $step
+            local.get $pb
+            v128.load offset=16
+            local.set $wv              ;; one word of each row${js.map((j) => `
+            local.get $px
+            v128.load32_splat offset=${4 * j}
+            local.get $wv
+            ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand
+            local.get $dot${j}
+            ${layout.add}
+            local.set $dot${j}`).join('')}
+            ${advance('$pb', 16)}
+            ${advance('$px', 4 * TOKEN_QUAD)}
+            ${countDown('$k', '$step')}
+          end${js.map((j) => `
+          local.get $dot${j}${layout.pairSums ? `
+          i32x4.extadd_pairwise_i16x8_s` : ''}${layout.offset ? `
+          local.get $ps
+          v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
+          i32x4.sub                    ;; minus 8 Σ q_x: the nibbles' +8` : ''}
+          f32x4.convert_i32x4_s
+          local.get $ws
+          local.get $ps
+          v128.load32_splat offset=${4 * j}
+          f32x4.mul                    ;; d_w · d_x for the four rows
+          f32x4.mul
+          local.get $acc${j}
+          f32x4.add
+          local.set $acc${j}`).join('')}
+          ${advance('$pb', 16)}
+          ${advance('$ps', 8 * TOKEN_QUAD)}
+          ${countDown('$b', '$block')}
+        end${js.map((j) => `
+        local.get $y
+        local.get $t
+        i32.const ${j}
+        i32.add
+        local.get $yStride
+        i32.mul
+        local.get $i
+        i32.const ${ROW_GROUP}
+        i32.mul
+        i32.add
+        i32.const 2
+        i32.shl
+        i32.add
+        local.get $acc${j}
+        v128.store                     ;; Y[t + ${j}, 4i … 4i + 3]`).join('')}`;
+}
+
+function quantTiles(layout: TileLayout): FunctionSource {
+  const four = [0, 1, 2, 3];
+  return {
+    name: `${layout.name}_tiles`,
+    params: [
+      ['$w', 'i32'], ['$groups', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'],
+      ['$panel', 'i32'],
+    ],
+    locals: [
+      ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
+      ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'], ['$pb', 'i32'], ['$pd', 'i32'], ['$px', 'i32'], ['$ps', 'i32'], ['$b', 'i32'], ['$k', 'i32'],
+      ['$ws', 'v128'], ['$wv', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
+      ...four.map((i) => [`$r${i}`, 'v128'] as const), ['$t01', 'v128'], ['$t23', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
+    ],
+    body: `
+  local.get $blocks
+  i32.const ${groupBlockBytes(layout.format)}
+  i32.mul
+  local.set $groupBytes
+  local.get $blocks
+  i32.const ${panelBlockBytes(layout)}
+  i32.mul
+  local.set $panelGroupBytes
+  local.get $blocks
+  i32.const ${16 * layout.steps}
+  i32.mul
+  local.set $quadCodeBytes             ;; a quad's codes: blocks · steps words · 4 tokens
+  local.get $blocks
+  i32.const ${8 * TOKEN_QUAD}
+  i32.mul
+  local.set $quadPairBytes             ;; a quad's pairs: blocks · (4 scales, 4 sums)
+  i32.const 15
+  i8x16.splat
+  local.set $lowNibble${f16VectorConstants}
+  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
+    { prologue: widenChunk(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+  };
+}
+
+/**
+ * `q8_0_tiles($w, $groups, $blocks, $xq, $xs, $y, $tokens, $yStride, $panel)`: byte offsets of the
+ * row-group weights [groups · 4 rows, blocks]; activation codes xq as interleave_quads leaves them,
+ * [⌈tokens/4⌉ quads][16 · blocks words][4 tokens] (int16 codes; int8 for q4_0_i8: 8 · blocks words),
+ * and their pairs xs [quads][blocks][(4 scales f32, 4 sums i32)]; Y (row t at y + 4·t·yStride;
+ * columns [0, 4·groups) written, yStride ≥ 4·groups); a per-thread panel of tilePanelBytes. blocks ≥ 1,
+ * tokens ≥ 1. Gives exactly the results of q8_0_groups on the same activations.
+ */
+export const q8_0Tiles = quantTiles(Q8_0_TILES);
+export const q4_0Tiles = quantTiles(Q4_0_TILES);
+/** `q4_0_i8_tiles(...)`: Q4_0 against int8 activation codes; needs relaxed SIMD. */
+export const q4_0I8Tiles = quantTiles(Q4_0_I8_TILES);
+
+export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8';
+
+/** Bytes of one thread's prefill panel for rows of `blocks` blocks. */
+export function tilePanelBytes(format: TileFormat, blocks: number): number {
+  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES }[format];
+  return CHUNK_GROUPS * blocks * panelBlockBytes(layout);
+}
