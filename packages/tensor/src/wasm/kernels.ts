@@ -6,7 +6,7 @@ import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { q4_0I8Tiles, q4_0Tiles, q8_0Tiles } from './kernels/quant-tiles.ts';
 import { interleaveQuads } from './kernels/interleave.ts';
-import { quantizeXI16, quantizeXI8 } from './kernels/quantize-x.ts';
+import { quantizeXI16, quantizeXI8, quantizeXI8Halves } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
 import { q4KI8Matvec, q4KMatvec, q5KI8Matvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnScores, attnValues } from './kernels/attention.ts';
@@ -24,6 +24,7 @@ export interface KernelExports {
   f32_matvec(w: number, x: number, y: number, rows: number, cols: number): void;
   quantize_x_i16(x: number, blocks: number, xq: number, xs: number): void;
   quantize_x_i8(x: number, blocks: number, xq: number, xs: number): void;
+  quantize_x_i8_halves(x: number, blocks: number, xq: number, xs: number): void;
   q8_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   q4_0_groups(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_0 against int8 activations. */
@@ -49,7 +50,7 @@ export interface KernelExports {
   interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

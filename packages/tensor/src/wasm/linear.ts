@@ -63,7 +63,8 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (int8) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    if (kernel === 'q4_0_i8_tiles') region.kernels.quantize_x_i8_halves(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    else if (int8) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
     let codes = { xq: scratch.xq, xs: scratch.xs };
     if (tiles !== undefined) {

@@ -12,14 +12,18 @@ function roundHalfEven(v: number): number {
  * Per block of 32: d = f32(amax / codeMax), id = d ≠ 0 ? f32(1 / d) : 0, code = nearest-even(f32(x · id))
  * clamped to int16 (codeMax 32767: quantize_x_i16; 127: quantize_x_i8, whose codes stay within ±127).
  * @param x [n] f32, n a multiple of 32
- * @returns codes [n] i16, scales [n / 32] f32 (x ≈ codes[i] · scales[i / 32]) and offsetSums [n / 32]
- *   i32 = 8 · Σ codes of each block
+ * @returns codes [n] i16, scales [n / 32] f32 (x ≈ codes[i] · scales[i / 32]), offsetSums [n / 32]
+ *   i32 = 8 · Σ codes of each block, and offsetHalves [n / 32] i32 = quantize_x_i8_halves' word: the
+ *   i16 pair (−8 Σ codes j ≡ 0, 1 mod 4 in the low half, −8 Σ codes j ≡ 2, 3 mod 4 in the high half)
  */
-export function quantizeActivationsRef(x: Float32Array, codeMax: number = X_CODE_MAX): { codes: Int16Array; scales: Float32Array; offsetSums: Int32Array } {
+export function quantizeActivationsRef(x: Float32Array, codeMax: number = X_CODE_MAX): {
+  codes: Int16Array; scales: Float32Array; offsetSums: Int32Array; offsetHalves: Int32Array;
+} {
   const f = Math.fround;
   const codes = new Int16Array(x.length);
   const scales = new Float32Array(x.length / 32);
   const offsetSums = new Int32Array(x.length / 32);
+  const offsetHalves = new Int32Array(x.length / 32);
   for (let b = 0; b < scales.length; b++) {
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
@@ -30,6 +34,12 @@ export function quantizeActivationsRef(x: Float32Array, codeMax: number = X_CODE
       codes[32 * b + j] = Math.max(-32768, Math.min(32767, roundHalfEven(f(x[32 * b + j] * id))));
       offsetSums[b] += 8 * codes[32 * b + j];
     }
+    const half = (from: number): number => {
+      let sum = 0;
+      for (let j = 0; j < 32; j++) if ((j & 2) === from) sum += codes[32 * b + j];
+      return -8 * sum;
+    };
+    offsetHalves[b] = (half(0) & 0xffff) | (half(2) << 16);
   }
-  return { codes, scales, offsetSums };
+  return { codes, scales, offsetSums, offsetHalves };
 }

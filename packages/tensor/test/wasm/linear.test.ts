@@ -157,7 +157,7 @@ function runTiles(kernel: (typeof TILE_KERNELS)[number]['tiles'], placed: Weight
   const panel = region.panelScratch(tilePanelBytes(format, cols / 32), 1)!;
   region.f32.set(x, scratch.x / 4);
   const int8 = kernel === 'q4_0_i8_tiles';
-  (int8 ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16)(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  (int8 ? region.kernels.quantize_x_i8_halves : region.kernels.quantize_x_i16)(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
   region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, interleaved.xq);
   region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), interleaved.xs);
   const stride = paddedRows(rows);
@@ -180,25 +180,29 @@ describe.each(TILE_KERNELS)('$tiles (prefill)', ({ kernel, tiles, format }) => {
 });
 
 describe.each(TILE_KERNELS)('$kernel and $tiles at the extremes', ({ kernel, tiles, format }) => {
-  it.each([1, -1])('stay exact with every code at its largest magnitude (sign %i): the i16 partial sums cannot overflow', (sign) => {
-    const blocks = 3;
-    const cols = 32 * blocks;
-    const rows = 4;
-    const T = 5;
-    const blockBytes = format === 'q8_0' ? 34 : 18;
-    const data = new Uint8Array(rows * blocks * blockBytes);
-    for (let b = 0; b < rows * blocks; b++) {
-      data[b * blockBytes + 1] = 0x3c; // d = 1.0 (f16 0x3c00)
-      data.fill(format === 'q8_0' ? 127 : 0xff, b * blockBytes + 2, (b + 1) * blockBytes); // q = 127, or nibbles 15 (q = 7)
-    }
-    const w: WeightMatrix = { format, rows, cols, data };
-    const x = new Float32Array(T * cols).fill(sign * 3); // every activation code ±max
-    const want = sign * 3 * cols * (format === 'q8_0' ? 127 : 7);
-    const placed = arena.place(w);
-    for (const got of [runGroups(kernel, placed, x, T), runTiles(tiles, placed, x, T)]) {
-      for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
-    }
-  });
+  it.each([[1, 'largest'], [-1, 'largest'], [1, 'smallest'], [-1, 'smallest']] as const)(
+    'stay exact with every activation code at its largest magnitude (sign %i) and every weight code at its %s: no partial sum overflows', (sign, weights) => {
+      const blocks = 3;
+      const cols = 32 * blocks;
+      const rows = 4;
+      const T = 5;
+      const blockBytes = format === 'q8_0' ? 34 : 18;
+      const data = new Uint8Array(rows * blocks * blockBytes);
+      for (let b = 0; b < rows * blocks; b++) {
+        data[b * blockBytes + 1] = 0x3c; // d = 1.0 (f16 0x3c00)
+        // q = ±127 (Q8_0), or nibbles 15 / 0 (Q4_0: q = 7 / −8)
+        const code = weights === 'largest' ? (format === 'q8_0' ? 127 : 0xff) : (format === 'q8_0' ? 0x81 : 0x00);
+        data.fill(code, b * blockBytes + 2, (b + 1) * blockBytes);
+      }
+      const w: WeightMatrix = { format, rows, cols, data };
+      const x = new Float32Array(T * cols).fill(sign * 3); // every activation code ±max
+      const q = weights === 'largest' ? (format === 'q8_0' ? 127 : 7) : (format === 'q8_0' ? -127 : -8);
+      const want = sign * 3 * cols * q;
+      const placed = arena.place(w);
+      for (const got of [runGroups(kernel, placed, x, T), runTiles(tiles, placed, x, T)]) {
+        for (const y of got) expect(Math.abs(y - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+      }
+    });
 });
 
 describe('interleave_quads', () => {
@@ -235,17 +239,20 @@ describe('a memory too full for prefill panels or the staging area', () => {
   });
 });
 
-describe('quantize_x_i8', () => {
+describe.each(['quantize_x_i8', 'quantize_x_i8_halves'] as const)('%s', (kernel) => {
   test.prop([fc.integer({ min: 1, max: 6 }), seed], PROP)('produces exactly the codes and pairs of quantizeActivationsRef(x, 127)', (blocks, s) => {
     const x = randomArray(32 * blocks, s);
+    if (blocks > 1) x.fill(3, 32, 64); // a block of equal values: every code 127, the halves at −8 · 16 · 127
     const region = new WasmRegion(16);
     const scratch = region.scratchFor(1, x.length)!;
     region.f32.set(x, scratch.x / 4);
-    region.kernels.quantize_x_i8(scratch.x, blocks, scratch.xq, scratch.xs);
+    region.kernels[kernel](scratch.x, blocks, scratch.xq, scratch.xs);
     const want = quantizeActivationsRef(x, X_CODE_MAX_I8);
     expect(Int16Array.from(new Int8Array(region.memory.buffer, scratch.xq, x.length))).toEqual(want.codes);
     const pairs = new DataView(region.memory.buffer, scratch.xs, 8 * blocks);
-    expect(Int32Array.from({ length: blocks }, (_, b) => pairs.getInt32(8 * b + 4, true))).toEqual(want.offsetSums);
+    expect(Float32Array.from({ length: blocks }, (_, b) => pairs.getFloat32(8 * b, true))).toEqual(want.scales);
+    const second = Int32Array.from({ length: blocks }, (_, b) => pairs.getInt32(8 * b + 4, true));
+    expect(second).toEqual(kernel === 'quantize_x_i8' ? want.offsetSums : want.offsetHalves);
   });
 });
 

@@ -12,8 +12,9 @@
 // i32 lanes are the four rows' exact block dots, scaled and accumulated exactly as quant-groups.ts
 // does — so prefill gives bit for bit the results of decoding token by token.
 //
-// Int8 (Q4_0 × int8 activations): a lane holds two i16 pair sums of one row, |each| ≤ 8 steps ·
-// 2 · 15 · 127 = 30480 over a block, exact in i16; `i32x4.extadd_pairwise_i16x8_s` adds them at the end.
+// Int8 (Q4_0 × int8 activations): a lane holds two i16 sums of one row (its codes 4m + {0, 1} and
+// 4m + {2, 3}), started at −8 Σ of the matching activation codes so they stay sums of q · q_x, exact
+// in i16 (|each| ≤ 16 · 8 · 127 = 16256); `i32x4.extadd_pairwise_i16x8_s` adds them at the end.
 //
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
@@ -43,8 +44,12 @@ interface TileLayout {
   readonly add: string;
   /** True when the accumulated lanes are i16 pair sums (int8), added pairwise into i32 at block end. */
   readonly pairSums: boolean;
-  /** Q4_0 stores q + 8: the block dot includes 8 Σ q_x, subtracted once per block (quantize-x.ts). */
-  readonly offset: boolean;
+  /**
+   * Q4_0 stores q + 8, so the dots include 8 Σ q_x: `subtract` it (quantize_x's total) once per
+   * block, or start the i16 lanes at the `initial` halves −8 Σ (quantize_x_i8_halves), which keeps
+   * every partial sum a sum of q · q_x (|lane| ≤ 16256) and saves the subtraction.
+   */
+  readonly offset: 'none' | 'subtract' | 'initial';
 }
 
 /** Q4_0 row i's nibbles as bytes: elements 0–15 (low nibbles) or 16–31 (high), each q + 8. */
@@ -66,7 +71,7 @@ const Q8_0_TILES: TileLayout = {
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
-  offset: false,
+  offset: 'none',
 };
 
 const Q4_0_TILES: TileLayout = {
@@ -78,7 +83,7 @@ const Q4_0_TILES: TileLayout = {
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
-  offset: true,
+  offset: 'subtract',
 };
 
 /** The nibbles 0–15 are the 7-bit unsigned operand relaxed SIMD's int8 dot wants: exact on every engine. */
@@ -90,7 +95,7 @@ const Q4_0_I8_TILES: TileLayout = {
   dot: 'i16x8.relaxed_dot_i8x16_i7x16_s',
   add: 'i16x8.add',
   pairSums: true,
-  offset: true,
+  offset: 'initial',
 };
 
 /** Panel bytes of one group block: the four scales as f32x4, then `steps` word vectors. */
@@ -149,7 +154,10 @@ function tilePass(layout: TileLayout, tokens: number): string {
         loop $block
           local.get $pb
           v128.load
-          local.set $ws                ;; the four rows' scales${js.map((j) => `
+          local.set $ws                ;; the four rows' scales${js.map((j) => layout.offset === 'initial' ? `
+          local.get $ps
+          v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
+          local.set $dot${j}             ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
           i32.const 0
           i32x4.splat
           local.set $dot${j}`).join('')}
@@ -171,7 +179,7 @@ function tilePass(layout: TileLayout, tokens: number): string {
             ${countDown('$k', '$step')}
           end${js.map((j) => `
           local.get $dot${j}${layout.pairSums ? `
-          i32x4.extadd_pairwise_i16x8_s` : ''}${layout.offset ? `
+          i32x4.extadd_pairwise_i16x8_s` : ''}${layout.offset === 'subtract' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           i32x4.sub                    ;; minus 8 Σ q_x: the nibbles' +8` : ''}
@@ -248,7 +256,8 @@ function quantTiles(layout: TileLayout): FunctionSource {
  * `q8_0_tiles($w, $groups, $blocks, $xq, $xs, $y, $tokens, $yStride, $panel)`: byte offsets of the
  * row-group weights [groups · 4 rows, blocks]; activation codes xq as interleave_quads leaves them,
  * [⌈tokens/4⌉ quads][16 · blocks words][4 tokens] (int16 codes; int8 for q4_0_i8: 8 · blocks words),
- * and their pairs xs [quads][blocks][(4 scales f32, 4 sums i32)]; Y (row t at y + 4·t·yStride;
+ * and their pairs xs [quads][blocks][(4 scales f32, 4 sums)] (quantize_x_i16's 8 Σ; q4_0_i8:
+ * quantize_x_i8_halves' i16 pairs); Y (row t at y + 4·t·yStride;
  * columns [0, 4·groups) written, yStride ≥ 4·groups); a per-thread panel of tilePanelBytes. blocks ≥ 1,
  * tokens ≥ 1. Gives exactly the results of q8_0_groups on the same activations.
  */

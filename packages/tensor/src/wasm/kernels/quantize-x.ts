@@ -48,10 +48,17 @@ function storeCodes(bits: 16 | 8): string {
   }).join('');
 }
 
-function quantizeX(bits: 16 | 8): FunctionSource {
+/**
+ * What a block's second word holds: `total` = 8 · Σ codes (i32), or `halves` (int8 only) = the i16
+ * pair (−8 Σ codes 4m + {0, 1}, −8 Σ codes 4m + {2, 3}) over the block's words m: the starting values
+ * of the Q4_0 × int8 tiles' i16 lanes (quant-tiles.ts), |each| ≤ 8 · 16 · 127 = 16256.
+ */
+type OffsetSums = 'total' | 'halves';
+
+function quantizeX(bits: 16 | 8, sums: OffsetSums = 'total'): FunctionSource {
   const codeMax = bits === 16 ? X_CODE_MAX : X_CODE_MAX_I8;
   return {
-    name: `quantize_x_i${bits}`,
+    name: `quantize_x_i${bits}${sums === 'total' ? '' : '_halves'}`,
     params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
     locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$prev', 'v128'], ['$sum', 'v128']],
     body: `
@@ -97,7 +104,7 @@ function quantizeX(bits: 16 | 8): FunctionSource {
     local.get $xs
     local.get $d
     f32.store
-    local.get $xs
+    local.get $xs${sums === 'total' ? `
     local.get $sum
     i32x4.extract_lane 0
     local.get $sum
@@ -111,7 +118,27 @@ function quantizeX(bits: 16 | 8): FunctionSource {
     i32.add
     i32.const 3
     i32.shl
-    i32.store offset=4                ;; 8 · Σ codes
+    i32.store offset=4                ;; 8 · Σ codes` : `
+    local.get $sum
+    i32x4.extract_lane 0
+    local.get $sum
+    i32x4.extract_lane 2
+    i32.add
+    i32.const -8
+    i32.mul
+    i32.const 65535
+    i32.and                           ;; −8 Σ codes 4m, 4m + 1 (low i16)
+    local.get $sum
+    i32x4.extract_lane 1
+    local.get $sum
+    i32x4.extract_lane 3
+    i32.add
+    i32.const -8
+    i32.mul
+    i32.const 16
+    i32.shl                           ;; −8 Σ codes 4m + 2, 4m + 3 (high i16)
+    i32.or
+    i32.store offset=4`}
     local.get $x
     i32.const 128
     i32.add
@@ -140,3 +167,6 @@ export const quantizeXI16 = quantizeX(16);
 
 /** `quantize_x_i8(...)`: the same with d = f32(amax / 127) and xq [32·blocks] i8. */
 export const quantizeXI8 = quantizeX(8);
+
+/** `quantize_x_i8_halves(...)`: quantize_x_i8 with the `halves` pair as each block's second word. */
+export const quantizeXI8Halves = quantizeX(8, 'halves');
