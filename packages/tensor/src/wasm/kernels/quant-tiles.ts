@@ -19,7 +19,8 @@
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
 // and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
-// tokens: Q8_0 54 → 80+ GFLOP/s, Q4_0 × int8 113 → 140+ (see the README's performance section).
+// tokens, weights from DRAM, against the group kernels run over every token: Q8_0 54 → 76 GFLOP/s,
+// Q4_0 × int8 112 → 126 (see the README's performance section).
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
