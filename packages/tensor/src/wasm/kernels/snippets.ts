@@ -264,8 +264,9 @@ export const rowChunksOverTokens = (four: string, one: string, rowBytes: string)
  * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
  * (quant-groups.ts, quant-tiles.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a
  * chunk, tokens $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's
- * weights. `item` runs once per (token, item) — or, given as TokenTiles, once per (four tokens, item)
- * and then once per (token, item) for the last tokens % 4 — and must leave $t, $i, $n, $p unchanged.
+ * weights. `item` runs once per (token, item) and must leave $t, $i, $n, $p unchanged. Given as
+ * TokenTiles, the loops swap: for each item, `four` runs once per four tokens and `one` once per
+ * token of the last tokens % 4.
  * After a chunk, $w advances by $n items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`.
  * `count` (an i32 local: items left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens;
  * tokens ≥ 1. `walk` can run a prologue per chunk and walk $p over a copy of the chunk instead (the
@@ -293,7 +294,8 @@ export const chunksForEveryToken = (
           i32.lt_u
           br_if $itemLoop
         end`;
-  const tokens = typeof item === 'string' ? forEachToken(overItems(item)) : forTokensInFours(overItems(item.four), overItems(item.one));
+  // tiles: the item outside, so one item's weights stay in L1 while every token passes over them
+  const tokens = typeof item === 'string' ? forEachToken(overItems(item)) : overItems(forTokensInFours(item.four, item.one));
   return chunkLoop(count, chunk, itemBytes, yBytesPerItem, `${walk.prologue ?? ''}${tokens}`);
 };
 
