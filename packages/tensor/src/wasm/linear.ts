@@ -32,8 +32,9 @@ export function isWasmResident(w: WeightMatrix): boolean {
 
 /**
  * out[t, :] = W · x[t, :] for t < T, in wasm. Only activations are copied (x in, y out); the weights
- * are read where they lie. q8_0/q4_0 (row groups) quantize each activation block to int16 first
- * (kernels/quantize-x.ts), an error of at most 1.5e-5 of the block's largest |x|.
+ * are read where they lie. The quantized kernels round each activation block to int16 codes first
+ * (kernels/quantize-x.ts: an error of at most 1.5e-5 of the block's largest |x|), or to int8 ones
+ * (Q4_0, Q4_K, Q5_K with relaxed SIMD, as ggml does: 3.9e-3).
  * Returns false (doing nothing) when w is not wasm-resident or when the memory has no room for scratch.
  * @param out [T, rows] f32 (written)
  * @param x   [T, cols] f32
@@ -59,27 +60,41 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   // prefill tiles where the memory has room for their panels and quads; otherwise the group kernel
   const tiles = prefill && group !== undefined ? tileScratch(region, group, rows, cols, chunk) : undefined;
   const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${tiles === undefined ? 'groups' : 'tiles'}` as ParallelKernel);
-  const int8 = INT8_ACTIVATIONS.has(kernel);
+  const quantize = quantizerFor(region, kernel, w.format);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (kernel === 'q4_0_i8_tiles') region.kernels.quantize_x_i8_halves(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    else if (int8) region.kernels.quantize_x_i8(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    else if (w.format !== 'f32' && w.format !== 'f16') region.kernels.quantize_x_i16(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
-    let codes = { xq: scratch.xq, xs: scratch.xs };
-    if (tiles !== undefined) {
-      // rows past n in the last quad are stale scratch: interleaved, never read by the tiles
-      const quads = roundUpToQuad(n) / TOKEN_QUAD;
-      region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, tiles.xq);
-      region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), tiles.xs); // (scale, 8 Σ) words
-      codes = tiles;
-    }
+    quantize?.(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    const codes = tiles === undefined ? scratch : interleaveQuads(region, scratch, tiles, n, cols, INT8_ACTIVATIONS.has(kernel));
     runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
     else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
   }
   return true;
+}
+
+/**
+ * The activation quantizer `kernel` reads from: int8 codes with the offset halves of the Q4_0 tiles,
+ * int8 codes, int16 codes, or none (the f32 and f16 kernels read f32 activations).
+ */
+function quantizerFor(region: WasmRegion, kernel: ParallelKernel, format: string): ((x: number, blocks: number, xq: number, xs: number) => void) | undefined {
+  if (kernel === 'q4_0_i8_tiles') return region.kernels.quantize_x_i8_halves;
+  if (INT8_ACTIVATIONS.has(kernel)) return region.kernels.quantize_x_i8;
+  return format === 'f32' || format === 'f16' ? undefined : region.kernels.quantize_x_i16;
+}
+
+/**
+ * The codes and pairs of n tokens rearranged into token quads for the tile kernels (kernels/interleave.ts);
+ * returns where they are. Rows past n in the last quad are stale scratch: interleaved, never read.
+ */
+function interleaveQuads(
+  region: WasmRegion, scratch: Scratch, tiles: { xq: number; xs: number }, n: number, cols: number, int8: boolean,
+): { xq: number; xs: number } {
+  const quads = roundUpToQuad(n) / TOKEN_QUAD;
+  region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, tiles.xq);
+  region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), tiles.xs); // (scale, sum) words
+  return tiles;
 }
 
 /** Kernels that read int8 activation codes (quantize_x_i8); the other quantized ones read int16. */
