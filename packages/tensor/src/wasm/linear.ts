@@ -60,11 +60,11 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   // prefill tiles where the memory has room for their panels and quads; otherwise the group kernel
   const tiles = prefill && group !== undefined ? tileScratch(region, group, rows, cols, chunk) : undefined;
   const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${tiles === undefined ? 'groups' : 'tiles'}` as ParallelKernel);
-  const quantize = quantizerFor(region, kernel, w.format);
+  const quantizer = quantizerFor(kernel, w.format);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    quantize?.(scratch.x, (n * cols) / 32, scratch.xq, scratch.xs);
+    if (quantizer !== undefined) quantizeActivations(region, quantizer, scratch, (n * cols) / 32);
     const codes = tiles === undefined ? scratch : interleaveQuads(region, scratch, tiles, n, cols, INT8_ACTIVATIONS.has(kernel));
     runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
@@ -78,10 +78,19 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
  * The activation quantizer `kernel` reads from: int8 codes with the offset halves of the Q4_0 tiles,
  * int8 codes, int16 codes, or none (the f32 and f16 kernels read f32 activations).
  */
-function quantizerFor(region: WasmRegion, kernel: ParallelKernel, format: string): ((x: number, blocks: number, xq: number, xs: number) => void) | undefined {
-  if (kernel === 'q4_0_i8_tiles') return region.kernels.quantize_x_i8_halves;
-  if (INT8_ACTIVATIONS.has(kernel)) return region.kernels.quantize_x_i8;
-  return format === 'f32' || format === 'f16' ? undefined : region.kernels.quantize_x_i16;
+function quantizerFor(kernel: ParallelKernel, format: string): 'quantize_x_i8_halves' | 'quantize_x_i8' | 'quantize_x_i16' | undefined {
+  if (kernel === 'q4_0_i8_tiles') return 'quantize_x_i8_halves';
+  if (INT8_ACTIVATIONS.has(kernel)) return 'quantize_x_i8';
+  return format === 'f32' || format === 'f16' ? undefined : 'quantize_x_i16';
+}
+
+/** Below this many blocks a quantizer call stays on the calling thread (≈ 40 ns a block; a hand-off costs tens of µs). */
+const PARALLEL_MIN_BLOCKS = 2048;
+
+/** Runs `quantizer` over `blocks` activation blocks at scratch.x, split over threads by block. */
+function quantizeActivations(region: WasmRegion, quantizer: NonNullable<ReturnType<typeof quantizerFor>>, scratch: Scratch, blocks: number): void {
+  const codeBytes = quantizer === 'quantize_x_i16' ? 64 : 32; // one block's codes
+  runOverThreads(region, quantizer, blocks, 1, PARALLEL_MIN_BLOCKS, (b0, n) => [scratch.x + 128 * b0, n, scratch.xq + codeBytes * b0, scratch.xs + 8 * b0]);
 }
 
 /**

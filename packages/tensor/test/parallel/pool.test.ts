@@ -31,6 +31,19 @@ describe('WasmWeightArena with 2 threads', () => {
       expect(two.workerJobs).toBe(jobs + expectedJobs);
     });
 
+  it.each(['q8_0', 'q4_0'] as const)('splits a long prefill\'s activation quantization (%s, ≥ 2048 blocks) over the worker too, with the same bits', (format) => {
+    const [rows, cols, T] = [64, 1024, 64]; // 64 · 1024 / 32 = 2048 activation blocks
+    const w = quantizeMatrix(denseMatrix(randomArray(rows * cols, 3), rows, cols), format);
+    const x = randomArray(T * cols, 4);
+    const want = new Float32Array(T * rows);
+    const got = new Float32Array(T * rows).fill(NaN);
+    linearInto(want, x, one.place(w), T);
+    const jobs = two.workerJobs;
+    linearInto(got, x, two.place(w), T);
+    expect(got).toEqual(want);
+    expect(two.workerJobs).toBe(jobs + 2); // the quantizer's half, then the tiles' half
+  });
+
   it('sends a second memory to the worker when the first is full', () => {
     const small = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 2 * 1024 * 1024 });
     try {
