@@ -2,7 +2,7 @@
 // computed by the same kernel code whichever thread takes its slice.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { denseMatrix, quantizeMatrix } from '../../src/matrix.ts';
+import { denseMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto } from '../../src/ops/linear.ts';
 import { MatvecPool } from '../../src/parallel/pool.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
@@ -13,35 +13,34 @@ const one = new WasmWeightArena({ maxBytesPerMemory: 32 * 1024 * 1024 });
 const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 32 * 1024 * 1024 });
 afterAll(() => two.close());
 
+/** W · x on one thread and on two ([T, rows] each), and how many calls the worker took in the second. */
+function withOneAndTwoThreads(w: WeightMatrix, x: Float32Array, T: number): { got: Float32Array; want: Float32Array; workerJobs: number } {
+  const want = new Float32Array(T * w.rows);
+  const got = new Float32Array(T * w.rows).fill(NaN);
+  linearInto(want, x, one.place(w), T);
+  const jobs = two.workerJobs;
+  linearInto(got, x, two.place(w), T);
+  return { got, want, workerJobs: two.workerJobs - jobs };
+}
+
 describe('WasmWeightArena with 2 threads', () => {
   test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0' as const), fc.integer({ min: 64, max: 300 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.nat()], { ...PROP, numRuns: 25 })(
     'splits rows over the worker and equals the single-thread result exactly', (format, rows, blocks, T, seed) => {
       const cols = 32 * blocks;
       const dense = denseMatrix(randomArray(rows * cols, seed), rows, cols);
       const w = format === 'f32' ? dense : quantizeMatrix(dense, format);
-      const x = randomArray(T * cols, seed + 1);
-      const want = new Float32Array(T * rows);
-      const got = new Float32Array(T * rows).fill(NaN);
-      linearInto(want, x, one.place(w), T);
-      const jobs = two.workerJobs;
-      linearInto(got, x, two.place(w), T);
+      const { got, want, workerJobs } = withOneAndTwoThreads(w, randomArray(T * cols, seed + 1), T);
       expect(got).toEqual(want);
       // the worker took a slice of every product: per token (f32 decode), or one call for all tokens
-      const expectedJobs = format === 'f32' && T < 4 ? T : 1;
-      expect(two.workerJobs).toBe(jobs + expectedJobs);
+      expect(workerJobs).toBe(format === 'f32' && T < 4 ? T : 1);
     });
 
   it.each(['q8_0', 'q4_0'] as const)('splits a long prefill\'s activation quantization (%s, ≥ 2048 blocks) over the worker too, with the same bits', (format) => {
     const [rows, cols, T] = [64, 1024, 64]; // 64 · 1024 / 32 = 2048 activation blocks
     const w = quantizeMatrix(denseMatrix(randomArray(rows * cols, 3), rows, cols), format);
-    const x = randomArray(T * cols, 4);
-    const want = new Float32Array(T * rows);
-    const got = new Float32Array(T * rows).fill(NaN);
-    linearInto(want, x, one.place(w), T);
-    const jobs = two.workerJobs;
-    linearInto(got, x, two.place(w), T);
+    const { got, want, workerJobs } = withOneAndTwoThreads(w, randomArray(T * cols, 4), T);
     expect(got).toEqual(want);
-    expect(two.workerJobs).toBe(jobs + 2); // the quantizer's half, then the tiles' half
+    expect(workerJobs).toBe(2); // the quantizer's half, then the tiles' half
   });
 
   it('sends a second memory to the worker when the first is full', () => {

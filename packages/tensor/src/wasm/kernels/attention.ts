@@ -6,7 +6,7 @@
 // worker threads split the heads the way matvecs split rows. Both need head_dim % 16 == 0 (four
 // f32x4 per step). f32 accumulation in 16 lanes, then a fixed-order horizontal sum.
 import type { FunctionSource } from '../assembler.ts';
-import { advance, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
+import { advance, advanceBy, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** Sets the head's pointers: $qh/$oh = base + h·dh floats, $kh = kv base + (h / group)·dh floats. */
 /** Runs `body` for $h = $h0 … $h1 − 1 (body leaves $h unchanged). */
@@ -92,12 +92,7 @@ export const attnScores: FunctionSource = {
         f32.mul
         f32.store
         ${advance('$sh', 4)}
-        local.get $kh
-        local.get $kvStride
-        i32.const 2
-        i32.shl
-        i32.add
-        local.set $kh                  ;; the next key row
+        ${advanceBy('$kh', '$kvStride', 2)}  ;; the next key row
         ${countDown('$j', '$keys')}
       end
   `)}`,

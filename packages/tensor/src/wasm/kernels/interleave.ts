@@ -3,7 +3,7 @@
 //   dst[q][w][j] = src[4q + j][w]     (q < quads, w < words, j < 4)
 // Four words at a time by a 4×4 transpose, the last words % 4 one by one.
 import type { FunctionSource } from '../assembler.ts';
-import { advance, countDown, transposeStore } from './snippets.ts';
+import { advance, advanceBy, countDown, transposeStore } from './snippets.ts';
 
 const rows = [0, 1, 2, 3];
 
@@ -67,12 +67,7 @@ export const interleaveQuads: FunctionSource = {
         ${countDown('$w', '$lastWords')}
       end
     end
-    local.get $src
-    local.get $rowBytes
-    i32.const 2
-    i32.shl
-    i32.add
-    local.set $src                     ;; the next four rows
+    ${advanceBy('$src', '$rowBytes', 2)}  ;; the next four rows
     ${countDown('$quads', '$quad')}
   end`,
 };

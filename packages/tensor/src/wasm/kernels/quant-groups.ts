@@ -14,7 +14,7 @@ import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
 import {
-  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, HIGH_64, LOW_64, pairSum, ZIP_HIGH_32, ZIP_LOW_32,
+  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, HIGH_64, LOW_64, pairSum, storeGroupOutputs, ZIP_HIGH_32, ZIP_LOW_32,
 } from './snippets.ts';
 
 /** Groups per chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
@@ -79,20 +79,7 @@ function groupPass(layout: CodeLayout): string {
           ${advance('$q', layout.xBlockBytes)}
           ${advance('$s', 8)}
           ${countDown('$b', '$block')}
-        end
-        local.get $y
-        local.get $t
-        local.get $yStride
-        i32.mul
-        local.get $i
-        i32.const ${ROW_GROUP}
-        i32.mul
-        i32.add
-        i32.const 2
-        i32.shl
-        i32.add
-        local.get $acc
-        v128.store                       ;; Y[t, 4i … 4i + 3]`;
+        end${storeGroupOutputs('$acc')}`;
 }
 
 function quantGroups(layout: CodeLayout): FunctionSource {

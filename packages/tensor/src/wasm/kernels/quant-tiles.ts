@@ -24,7 +24,9 @@
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
-import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, transposeStore } from './snippets.ts';
+import {
+  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
+} from './snippets.ts';
 
 /** Groups per chunk (CHUNK_ROWS rows). */
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
@@ -196,22 +198,7 @@ function tilePass(layout: TileLayout, tokens: number): string {
           ${advance('$pb', 16)}
           ${advance('$ps', 8 * TOKEN_QUAD)}
           ${countDown('$b', '$block')}
-        end${js.map((j) => `
-        local.get $y
-        local.get $t
-        i32.const ${j}
-        i32.add
-        local.get $yStride
-        i32.mul
-        local.get $i
-        i32.const ${ROW_GROUP}
-        i32.mul
-        i32.add
-        i32.const 2
-        i32.shl
-        i32.add
-        local.get $acc${j}
-        v128.store                     ;; Y[t + ${j}, 4i … 4i + 3]`).join('')}`;
+        end${js.map((j) => storeGroupOutputs(`$acc${j}`, j)).join('')}`;
 }
 
 function quantTiles(layout: TileLayout): FunctionSource {

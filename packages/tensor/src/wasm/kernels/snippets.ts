@@ -1,4 +1,5 @@
 // Instruction sequences shared by several kernels (text spliced into kernel bodies).
+import { ROW_GROUP } from '../../quant/row-groups.ts';
 
 /** Adds `by` (a constant) to i32 local `local`: the pointer and counter steps of every kernel loop. */
 export const advance = (local: string, by: number): string => `
@@ -149,6 +150,36 @@ export const outputAddress = (k: number, r = 0): string => `
       i32.const 2
       i32.shl
       i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
+
+/**
+ * Stores v128 local `acc` at Y[$t + k, 4$i … 4$i + 3] (ROW_GROUP = 4) — where the row-group kernels (quant-groups.ts,
+ * quant-tiles.ts) put a group's four outputs for one token. Uses locals $y, $t, $i, $yStride.
+ */
+export const storeGroupOutputs = (acc: string, k = 0): string => `
+        local.get $y
+        local.get $t${k === 0 ? '' : `
+        i32.const ${k}
+        i32.add`}
+        local.get $yStride
+        i32.mul
+        local.get $i
+        i32.const ${ROW_GROUP}
+        i32.mul
+        i32.add
+        i32.const 2
+        i32.shl
+        i32.add
+        local.get ${acc}
+        v128.store                     ;; Y[t + ${k}, 4i … 4i + 3]`;
+
+/** Adds `count` (an i32 local) · 2^`shift` to i32 local `local`: a pointer step of a run-time size. */
+export const advanceBy = (local: string, count: string, shift: number): string => `
+  local.get ${local}
+  local.get ${count}
+  i32.const ${shift}
+  i32.shl
+  i32.add
+  local.set ${local}`;
 
 /** Runs `body` for $t = 0 … $tokens − 1 ($tokens ≥ 1; body leaves $t unchanged). */
 export const forEachToken = (body: string): string => `
