@@ -4,7 +4,7 @@ import { buildModule } from './module.ts';
 import { f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
-import { q4_0I8Tiles, q4_0Tiles, q8_0Tiles } from './kernels/quant-tiles.ts';
+import { q4_0I8Tiles, q4_0Tiles, q4_kI8Tiles, q8_0Tiles } from './kernels/quant-tiles.ts';
 import { interleaveQuads } from './kernels/interleave.ts';
 import { quantizeXI16, quantizeXI8, quantizeXI8Halves } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
@@ -47,6 +47,8 @@ export interface KernelExports {
   q4_0_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   /** Present with relaxed SIMD, like q4_0_i8_groups. */
   q4_0_i8_tiles?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
+  /** Present with relaxed SIMD: Q4_K prefill (GGUF rows, blocks = sub-blocks of 32). */
+  q4_k_i8_tiles?(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
@@ -57,7 +59,7 @@ let supported: boolean | undefined;
 
 /** The module bytes, assembled from the kernel sources (exposed for tests and curious readers). */
 export function kernelModuleBytes(): Uint8Array {
-  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec, q5KI8Matvec, q4_0I8Tiles] : SOURCES;
+  const sources = relaxedSimdAvailable() ? [...SOURCES, q4_0I8Groups, q4KI8Matvec, q5KI8Matvec, q4_0I8Tiles, q4_kI8Tiles] : SOURCES;
   return buildModule(sources, { initialPages: 1, maximumPages: MAX_PAGES, shared: true });
 }
 

@@ -2,7 +2,7 @@
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
 // Q8_0/Q4_0 (stored in row groups): the group kernel for decode, the tile kernel for prefill (its
 // activations interleaved by token quads first);
-// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel for any T; F16: f16_matmul for any
+// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel (Q4_K prefill: its tiles); F16: f16_matmul for any
 // T. All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal
 // slices of whole 8-row groups.
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
@@ -53,13 +53,14 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   const chunk = w.format === 'f32' && T < MATMUL_MIN_T ? 1 : Math.min(T, TOKEN_CHUNK);
   const prefill = T >= MATMUL_MIN_T; // a short last chunk runs the prefill kernel too
   const group = isRowGroupFormat(w.format) ? groupKernelPrefix(region, w.format) : undefined;
+  const tileFormat = prefill ? tileFormatFor(region, w) : undefined;
   // room for whole token quads: the tile kernels' activations are interleaved four tokens at a time
-  const scratch = region.scratchFor(rows, cols, group === undefined ? chunk : roundUpToQuad(chunk));
+  const scratch = region.scratchFor(rows, cols, tileFormat === undefined ? chunk : roundUpToQuad(chunk));
   if (scratch === undefined) return false;
   const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
-  // prefill tiles where the memory has room for their panels and quads; otherwise the group kernel
-  const tiles = prefill && group !== undefined ? tileScratch(region, group, rows, cols, chunk) : undefined;
-  const kernel = group === undefined ? kernelFor(region, w.format, prefill) : (`${group}_${tiles === undefined ? 'groups' : 'tiles'}` as ParallelKernel);
+  // prefill tiles where the memory has room for their panels and quads; otherwise the group or matvec kernel
+  const tiles = tileFormat === undefined ? undefined : tileScratch(region, tileFormat, rows, cols, chunk);
+  const kernel = (tiles !== undefined ? `${tileFormat}_tiles` : group !== undefined ? `${group}_groups` : kernelFor(region, w.format, prefill)) as ParallelKernel;
   const quantizer = quantizerFor(kernel, w.format);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
@@ -107,7 +108,7 @@ function interleaveQuads(
 }
 
 /** Kernels that read int8 activation codes (quantize_x_i8); the other quantized ones read int16. */
-const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_tiles', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
+const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_tiles', 'q4_k_i8_tiles', 'q4_k_i8_matvec', 'q5_k_i8_matvec']);
 
 /**
  * The row-group kernels' name prefix (`_groups` for decode, `_tiles` for prefill): Q8_0's own; Q4_0
@@ -116,6 +117,15 @@ const INT8_ACTIVATIONS = new Set<ParallelKernel>(['q4_0_i8_groups', 'q4_0_i8_til
  */
 function groupKernelPrefix(region: WasmRegion, format: RowGroupFormat): TileFormat {
   return format === 'q4_0' && region.kernels.q4_0_i8_groups !== undefined ? 'q4_0_i8' : format;
+}
+
+/**
+ * The prefill tile kernel for w (quant-tiles.ts): Q8_0/Q4_0 (row groups), and Q4_K with relaxed SIMD
+ * when its rows come in whole groups of four (every phi-3 projection); undefined for the rest.
+ */
+function tileFormatFor(region: WasmRegion, w: WeightMatrix): TileFormat | undefined {
+  if (isRowGroupFormat(w.format)) return groupKernelPrefix(region, w.format);
+  return w.format === 'q4_k' && region.kernels.q4_k_i8_tiles !== undefined && w.rows % ROW_GROUP === 0 ? 'q4_k_i8' : undefined;
 }
 
 /**
@@ -164,7 +174,9 @@ function runSplit(
     if (w.format === 'f16') return [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
     if (K_QUANT_FORMATS.has(w.format)) {
       const superBlocks = cols / 256; // GGUF rows as they are: superBlocks blocks per row
-      return [w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
+      const wAt = w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes;
+      if (kernel === 'q4_k_i8_tiles') return [wAt, n / ROW_GROUP, blocks, scratch.xq, scratch.xs, yAt, tokens, yStride, panel!.base + thread * panel!.bytesPerThread];
+      return [wAt, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
     }
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
     const args = [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];

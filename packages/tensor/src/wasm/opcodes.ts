@@ -32,7 +32,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   // locals
   'local.get': core(0x20, 'local'), 'local.set': core(0x21, 'local'), 'local.tee': core(0x22, 'local'),
   // scalar memory
-  'i32.load': core(0x28, 'memarg'), 'f32.load': core(0x2a, 'memarg'), 'i32.load16_u': core(0x2f, 'memarg'),
+  'i32.load': core(0x28, 'memarg'), 'i32.load8_u': core(0x2d, 'memarg'), 'f32.load': core(0x2a, 'memarg'), 'i32.load16_u': core(0x2f, 'memarg'),
   'i32.store': core(0x36, 'memarg'), 'f32.store': core(0x38, 'memarg'), 'i32.store16': core(0x3b, 'memarg'),
   // scalar constants and arithmetic
   'i32.const': core(0x41, 'i32'), 'f32.const': core(0x43, 'f32'),
@@ -41,7 +41,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i32.add': core(0x6a), 'i32.sub': core(0x6b), 'i32.mul': core(0x6c), 'i32.div_u': core(0x6e),
   'i32.and': core(0x71), 'i32.or': core(0x72), 'i32.shl': core(0x74), 'i32.shr_u': core(0x76),
   'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
-  'i32.reinterpret_f32': core(0xbc), 'f32.reinterpret_i32': core(0xbe),
+  'f32.convert_i32_s': core(0xb2), 'i32.reinterpret_f32': core(0xbc), 'f32.reinterpret_i32': core(0xbe),
   // SIMD memory and lanes
   'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load8x8_u': simd(0x02, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
   'v128.load32_splat': simd(0x09, 'memarg'), 'v128.store': simd(0x0b, 'memarg'),

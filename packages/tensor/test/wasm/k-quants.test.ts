@@ -11,6 +11,7 @@ import { createRng } from '../../src/random.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
 import { X_CODE_MAX, X_CODE_MAX_I8 } from '../../src/wasm/kernels/quantize-x.ts';
+import { tilePanelBytes } from '../../src/wasm/kernels/quant-tiles.ts';
 import { quantizeActivationsRef } from '../../src/wasm/reference.ts';
 import { regionOf } from '../../src/wasm/region.ts';
 import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
@@ -91,40 +92,88 @@ function runKernel(kernel: KKernel['kernel'], placed: QuantizedMatrix, x: Float3
   return region.f32.slice(scratch.y / 4, scratch.y / 4 + T * rows);
 }
 
+/**
+ * Expects got [T, rows] = dequant(W) · dequant(codeMax activations) up to f32 rounding (`adds`: the
+ * roundings per element's term, a bound on the kernel's accumulation chain), and W · x within the
+ * activation error bound.
+ */
+function expectSpec(got: Float32Array, w: QuantizedMatrix, x: Float32Array, T: number, codeMax: number, adds: number): void {
+  const { rows: r, cols } = w;
+  const dense = dequantizeMatrix(w);
+  const magnitudes = termMagnitudes(w);
+  for (let t = 0; t < T; t++) {
+    const xt = x.subarray(t * cols, (t + 1) * cols);
+    const { codes, scales } = quantizeActivationsRef(xt, codeMax);
+    for (let i = 0; i < r; i++) {
+      let spec = 0; // dequant(W) · x̂ in float64
+      let exact = 0; // W · x
+      let terms = 0; // Σ of the magnitudes the f32 lanes round
+      let bound = 0; // |x − x̂| ≤ d_x/2 per element, so |W·x − W·x̂| ≤ Σ |w| · d_x/2
+      for (let c = 0; c < cols; c++) {
+        const wc = dense[i * cols + c];
+        const xHat = codes[c] * scales[c >> 5];
+        spec += wc * xHat;
+        exact += wc * xt[c];
+        terms += magnitudes[i * cols + c] * Math.abs(xHat);
+        bound += (Math.abs(wc) * scales[c >> 5]) / 2;
+      }
+      const rounding = adds * 2 * F32_EPS * terms + 1e-30;
+      expect(Math.abs(got[t * r + i] - spec)).toBeLessThanOrEqual(rounding);
+      expect(Math.abs(got[t * r + i] - exact)).toBeLessThanOrEqual(bound + rounding);
+    }
+  }
+}
+
 describe.each(K_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
   test.prop([rows, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), seed], PROP)(
     `equals dequant(W) · dequant(int${codeMax === X_CODE_MAX ? 16 : 8} activations) up to f32 rounding, and W · x within the activation error bound`,
     (r, superBlocks, T, s) => {
       const w = randomKMatrix(format, r, superBlocks, s);
-      const cols = w.cols;
-      const dense = dequantizeMatrix(w);
-      const magnitudes = termMagnitudes(w);
-      const x = randomArray(T * cols, s + 1);
-      const got = runKernel(kernel, one.place(w), x, T);
-      for (let t = 0; t < T; t++) {
-        const xt = x.subarray(t * cols, (t + 1) * cols);
-        const { codes, scales } = quantizeActivationsRef(xt, codeMax);
-        for (let i = 0; i < r; i++) {
-          let spec = 0; // dequant(W) · x̂ in float64
-          let exact = 0; // W · x
-          let terms = 0; // Σ of the magnitudes the f32 lanes round
-          let bound = 0; // |x − x̂| ≤ d_x/2 per element, so |W·x − W·x̂| ≤ Σ |w| · d_x/2
-          for (let c = 0; c < cols; c++) {
-            const wc = dense[i * cols + c];
-            const xHat = codes[c] * scales[c >> 5];
-            spec += wc * xHat;
-            exact += wc * xt[c];
-            terms += magnitudes[i * cols + c] * Math.abs(xHat);
-            bound += (Math.abs(wc) * scales[c >> 5]) / 2;
-          }
-          // per sub-block: a conversion and ≤ 3 products, then one add per super-block half and the horizontal sum
-          const rounding = (2 * superBlocks + 8) * 2 * F32_EPS * terms + 1e-30;
-          expect(Math.abs(got[t * r + i] - spec)).toBeLessThanOrEqual(rounding);
-          expect(Math.abs(got[t * r + i] - exact)).toBeLessThanOrEqual(bound + rounding);
-        }
-      }
+      const x = randomArray(T * w.cols, s + 1);
+      // per sub-block: a conversion and ≤ 3 products, then one add per super-block half and the horizontal sum
+      expectSpec(runKernel(kernel, one.place(w), x, T), w, x, T, codeMax, 2 * superBlocks + 8);
+    });
+});
+
+/** Runs q4_k_i8_tiles directly (quantize_x_i8, interleave_quads, the tiles) on a placed matrix of whole row groups: out [T, rows]. */
+function runQ4KTiles(placed: QuantizedMatrix, x: Float32Array, T: number): Float32Array {
+  const region = regionOf(placed.data)!;
+  const { rows, cols } = placed;
+  const quads = Math.ceil(T / 4);
+  const scratch = region.scratchFor(rows, cols, 4 * quads)!;
+  const interleaved = region.quadScratch(4 * quads, cols)!;
+  const panel = region.panelScratch(tilePanelBytes('q4_k_i8', cols / 32), 1)!;
+  region.f32.set(x, scratch.x / 4);
+  region.kernels.quantize_x_i8(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  region.kernels.interleave_quads(scratch.xq, quads, cols / 4, interleaved.xq);
+  region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), interleaved.xs);
+  region.kernels.q4_k_i8_tiles!(placed.data.byteOffset, rows / 4, cols / 32, interleaved.xq, interleaved.xs, scratch.y, T, rows, panel.base);
+  return region.f32.slice(scratch.y / 4, scratch.y / 4 + T * rows);
+}
+
+describe.runIf(relaxedSimdAvailable())('q4_k_i8_tiles (Q4_K prefill)', () => {
+  const groups = fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 9 })); // within and past one 16-row chunk
+  const tokens = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 30, max: 34 })); // whole quads and every tail
+  test.prop([groups, fc.integer({ min: 1, max: 3 }), tokens, seed], { ...PROP, numRuns: 40 })(
+    'equals dequant(W) · dequant(int8 activations) up to f32 rounding, and W · x within the activation error bound',
+    (g, superBlocks, T, s) => {
+      const w = randomKMatrix('q4_k', 4 * g, superBlocks, s);
+      const x = randomArray(T * w.cols, s + 1);
+      // per sub-block: two conversions, four products and a difference, then one add into the row's sum
+      expectSpec(runQ4KTiles(one.place(w), x, T), w, x, T, X_CODE_MAX_I8, 8 * superBlocks + 8);
     });
 
+  test.prop([fc.integer({ min: 1, max: 3 }), seed], { ...PROP, numRuns: 10 })(
+    'matches q4_k_i8_matvec on the same activations up to f32 rounding', (superBlocks, s) => {
+      const w = randomKMatrix('q4_k', 8, superBlocks, s);
+      const placed = one.place(w);
+      const T = 6;
+      const x = randomArray(T * w.cols, s + 1);
+      const tiles = runQ4KTiles(placed, x, T);
+      const matvec = runKernel('q4_k_i8_matvec', placed, x, T);
+      const scale = Math.max(...matvec.map(Math.abs));
+      for (let k = 0; k < tiles.length; k++) expect(Math.abs(tiles[k] - matvec[k])).toBeLessThanOrEqual(1e-5 * scale);
+    });
 });
 
 describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weights', (format) => {
@@ -142,7 +191,7 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
     });
 
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(
-    'gives exactly the per-token results for every T (prefill, 64-token chunks)', (T, r, superBlocks, s) => {
+    'gives the per-token results for every T (prefill, 64-token chunks): exactly, or for Q4_K tiles up to f32 rounding', (T, r, superBlocks, s) => {
       const placed = one.place(randomKMatrix(format, r, superBlocks, s));
       const cols = placed.cols;
       const x = randomArray(T * cols, s + 1);
@@ -150,7 +199,12 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
       expect(wasmLinearInto(got, x, placed, T)).toBe(true);
       const want = new Float32Array(T * r);
       for (let t = 0; t < T; t++) wasmLinearInto(want.subarray(t * r), x.subarray(t * cols, (t + 1) * cols), placed, 1);
-      expect(got).toEqual(want); // same integer dots and f32 order per (token, row)
+      if (format === 'q4_k' && relaxedSimdAvailable() && r % 4 === 0) {
+        // whole row groups: prefill runs q4_k_i8_tiles, whose sums are grouped differently
+        expectSpec(got, placed, x, T, X_CODE_MAX_I8, 8 * superBlocks + 8);
+      } else {
+        expect(got).toEqual(want); // same integer dots and f32 order per (token, row)
+      }
     });
 
   test.prop([fc.integer({ min: 64, max: 150 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), seed], { ...PROP, numRuns: 15 })(

@@ -1,4 +1,4 @@
-// Q8_0 / Q4_0 prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
+// Q8_0 / Q4_0 / Q4_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
 //   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j]),
 // as register tiles of one row group (four rows) × four tokens, with the rows in the lanes.
 //
@@ -16,16 +16,22 @@
 // 4m + {2, 3}), started at −8 Σ of the matching activation codes so they stay sums of q · q_x, exact
 // in i16 (|each| ≤ 16 · 8 · 127 = 16256); `i32x4.extadd_pairwise_i16x8_s` adds them at the end.
 //
+// Q4_K (GGUF rows as they are, relaxed SIMD): the panel holds each 32-element sub-block of four rows
+// with their 6-bit scales and mins unpacked to f32 (d·sc, dmin·m / 8), and the tile is Q4_0 × int8's
+// without the offset, minus the mins term (dmin·m / 8) · d_x · 8 Σ q_x. It equals the Q4_K matvec up to
+// f32 rounding, not bit for bit: the matvec groups the same sums by sub-block lanes instead of rows.
+//
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
 // and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
 // tokens, weights from DRAM, against the group kernels run over every token: Q8_0 54 → 76 GFLOP/s,
-// Q4_0 × int8 112 → 126 (see the README's performance section).
+// Q4_0 × int8 112 → 126, and at 64 tokens Q4_K × int8 51 → 110 against its matvec (see the README's
+// performance section).
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
 import {
-  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
+  advance, advanceBy, CHUNK_ROWS, chunksForEveryToken, countDown, f16ToF32, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
 } from './snippets.ts';
 
 /** Groups per chunk (CHUNK_ROWS rows). */
@@ -36,12 +42,12 @@ export const TOKEN_QUAD = 4;
 /** How one format's row-group block becomes panel words, and how a tile multiplies them. */
 interface TileLayout {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
-  readonly name: 'q8_0' | 'q4_0' | 'q4_0_i8';
-  readonly format: 'q8_0' | 'q4_0';
+  readonly name: TileFormat;
+  readonly format: 'q8_0' | 'q4_0' | 'q4_k';
   /** 32-bit words of one token's activation block (32 codes): 16 of int16 codes, 8 of int8. */
   readonly steps: 16 | 8;
-  /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128. */
-  readonly rowWords: (i: number, k: number) => string;
+  /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128 (row-group formats). */
+  readonly rowWords?: (i: number, k: number) => string;
   /** The dot of a panel vector with a splat activation word, and how a tile accumulates it. */
   readonly dot: string;
   readonly add: string;
@@ -53,6 +59,11 @@ interface TileLayout {
    * every partial sum a sum of q · q_x (|lane| ≤ 16256) and saves the subtraction.
    */
   readonly offset: 'none' | 'subtract' | 'initial';
+  /**
+   * Q4_K: value = d·sc·q − dmin·m per 32-element sub-block, so each panel block also holds the four
+   * rows' dmin·m / 8, and the block adds − (dmin·m / 8) · d_x · 8 Σ q_x (quantize_x_i8's sum).
+   */
+  readonly mins: boolean;
 }
 
 /** Q4_0 row i's nibbles as bytes: elements 0–15 (low nibbles) or 16–31 (high), each q + 8. */
@@ -75,6 +86,7 @@ const Q8_0_TILES: TileLayout = {
   add: 'i32x4.add',
   pairSums: false,
   offset: 'none',
+  mins: false,
 };
 
 const Q4_0_TILES: TileLayout = {
@@ -87,6 +99,7 @@ const Q4_0_TILES: TileLayout = {
   add: 'i32x4.add',
   pairSums: false,
   offset: 'subtract',
+  mins: false,
 };
 
 /** The nibbles 0–15 are the 7-bit unsigned operand relaxed SIMD's int8 dot wants: exact on every engine. */
@@ -99,13 +112,37 @@ const Q4_0_I8_TILES: TileLayout = {
   add: 'i16x8.add',
   pairSums: true,
   offset: 'initial',
+  mins: false,
 };
 
-/** Panel bytes of one group block: the four scales as f32x4, then `steps` word vectors. */
-const panelBlockBytes = (layout: TileLayout): number => 16 + 16 * layout.steps;
+/**
+ * Q4_K (ggml `block_q4_K`, read as GGUF stores the rows): per sub-block of 32, unsigned nibbles
+ * 0–15 (no offset: the halves stay ≤ 16 · 15 · 127 = 30480), their 6-bit scale and min unpacked to
+ * f32 when a chunk is unpacked. Needs relaxed SIMD, like Q4_0 × int8.
+ */
+const Q4_K_I8_TILES: TileLayout = {
+  name: 'q4_k_i8',
+  format: 'q4_k',
+  steps: 8,
+  dot: 'i16x8.relaxed_dot_i8x16_i7x16_s',
+  add: 'i16x8.add',
+  pairSums: true,
+  offset: 'none',
+  mins: true,
+};
+
+/** Bytes before a panel block's words: the four rows' scales as f32x4, and Q4_K's mins. */
+const headerBytes = (layout: TileLayout): number => (layout.mins ? 32 : 16);
+
+/** Panel bytes of one group block (Q4_K: of one sub-block of four rows): the header, then `steps` word vectors. */
+const panelBlockBytes = (layout: TileLayout): number => headerBytes(layout) + 16 * layout.steps;
+
+/** Bytes of W per row group and block of 32 columns (Q4_K: 4 rows · 144 bytes / 8 sub-blocks). */
+const groupBytesPerBlock = (layout: TileLayout): number => (layout.format === 'q4_k' ? 72 : groupBlockBytes(layout.format));
 
 /** The prologue of a chunk: its n groups (n · blocks group blocks, consecutive in W) unpacked into the panel. */
-function widenChunk(layout: TileLayout): string {
+function widenRowGroups(layout: TileLayout): string {
+  const rowWords = layout.rowWords!;
   const rows = [...Array(ROW_GROUP).keys()];
   return `
       local.get $w
@@ -118,11 +155,88 @@ function widenChunk(layout: TileLayout): string {
       local.set $b
       loop $widen
         local.get $pd${f16x4ToF32x4('$pb')}
-        v128.store${[...Array(layout.steps / 4).keys()].map((k) => `${rows.map((i) => `${layout.rowWords(i, k)}
+        v128.store${[...Array(layout.steps / 4).keys()].map((k) => `${rows.map((i) => `${rowWords(i, k)}
         local.set $r${i}`).join('')}${transposeStore('$pd', 16 + 64 * k)}`).join('')}
-        ${advance('$pb', groupBlockBytes(layout.format))}
+        ${advance('$pb', groupBlockBytes(layout.format as 'q8_0' | 'q4_0'))}
         ${advance('$pd', panelBlockBytes(layout))}
         ${countDown('$b', '$widen')}
+      end`;
+}
+
+/** Pushes the 6-bit scale (or min) of sub-block s of the Q4_K super-block at local q (ggml `get_scale_min_k4`). */
+function kScaleOrMin(q: string, s: number, min: boolean): string {
+  const byte = (at: number): string => `
+          local.get ${q}
+          i32.load8_u offset=${at}`;
+  if (s < 4) return `${byte(min ? 8 + s : 4 + s)}
+          i32.const 63
+          i32.and`;
+  return `${byte(8 + s)}${min ? `
+          i32.const 4
+          i32.shr_u` : `
+          i32.const 15
+          i32.and`}${byte(min ? 4 + s : s)}
+          i32.const 6
+          i32.shr_u
+          i32.const 4
+          i32.shl
+          i32.or`;
+}
+
+/**
+ * The prologue of a Q4_K chunk: its n groups of four GGUF rows ($rowBytes apart) unpacked into the
+ * panel one sub-block at a time: the four rows' d·sc and dmin·m / 8 as f32, then their nibbles
+ * word-interleaved (sub-block s: the low or high nibbles of bytes 32⌊s/2⌋ … + 31 of the codes).
+ */
+function widenKQuant(): string {
+  const rows = [...Array(ROW_GROUP).keys()];
+  const subBlock = (s: number): string => `${rows.map((r) => `
+          local.get $pd${kScaleOrMin(`$q${r}`, s, false)}
+          f32.convert_i32_s
+          local.get $dk${r}
+          f32.mul
+          f32.store offset=${4 * r}
+          local.get $pd${kScaleOrMin(`$q${r}`, s, true)}
+          f32.convert_i32_s
+          local.get $mk${r}
+          f32.mul
+          f32.store offset=${16 + 4 * r}`).join('')}${[0, 1].map((h) => `${rows.map((r) => `
+          local.get $q${r}
+          v128.load offset=${16 + 32 * (s >> 1) + 16 * h}${s % 2 === 0 ? `
+          local.get $lowNibble
+          v128.and` : `
+          i32.const 4
+          i8x16.shr_u`}
+          local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * h)}`).join('')}
+          ${advance('$pd', 160)}`;
+  return `
+      local.get $w
+      local.set $pg
+      local.get $panel
+      local.set $pd
+      local.get $n
+      local.set $gi
+      loop $widenGroups${rows.map((r) => `
+        local.get $pg${r === 0 ? '' : `
+        local.get $rowBytes
+        i32.const ${r}
+        i32.mul
+        i32.add`}
+        local.set $q${r}`).join('')}
+        local.get $blocks
+        i32.const 3
+        i32.shr_u
+        local.set $b                   ;; super-blocks
+        loop $widenSuper${rows.map((r) => `${f16ToF32(`$q${r}`, 0)}
+          local.set $dk${r}${f16ToF32(`$q${r}`, 2)}
+          f32.const 0.125
+          f32.mul
+          local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('')}${[...Array(8).keys()].map(subBlock).join('')}${rows.map((r) => `
+          ${advance(`$q${r}`, 144)}`).join('')}
+          ${countDown('$b', '$widenSuper')}
+        end
+        ${advanceBy('$pg', '$rowBytes', 2)}
+        ${countDown('$gi', '$widenGroups')}
       end`;
 }
 
@@ -157,7 +271,10 @@ function tilePass(layout: TileLayout, tokens: number): string {
         loop $block
           local.get $pb
           v128.load
-          local.set $ws                ;; the four rows' scales${js.map((j) => layout.offset === 'initial' ? `
+          local.set $ws                ;; the four rows' scales${layout.mins ? `
+          local.get $pb
+          v128.load offset=16
+          local.set $wm                ;; and their dmin · m / 8` : ''}${js.map((j) => layout.offset === 'initial' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           local.set $dot${j}             ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
@@ -168,7 +285,7 @@ function tilePass(layout: TileLayout, tokens: number): string {
           local.set $k
           loop $step
             local.get $pb
-            v128.load offset=16
+            v128.load offset=${headerBytes(layout)}
             local.set $wv              ;; one word of each row${js.map((j) => `
             local.get $px
             v128.load32_splat offset=${4 * j}
@@ -191,11 +308,20 @@ function tilePass(layout: TileLayout, tokens: number): string {
           local.get $ps
           v128.load32_splat offset=${4 * j}
           f32x4.mul                    ;; d_w · d_x for the four rows
+          f32x4.mul${layout.mins ? `
+          local.get $wm
+          local.get $ps
+          v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
+          f32x4.convert_i32x4_s
+          local.get $ps
+          v128.load32_splat offset=${4 * j}
+          f32x4.mul                    ;; 8 Σ q_x · d_x
           f32x4.mul
+          f32x4.sub` : ''}
           local.get $acc${j}
           f32x4.add
           local.set $acc${j}`).join('')}
-          ${advance('$pb', 16)}
+          ${advance('$pb', headerBytes(layout))}
           ${advance('$ps', 8 * TOKEN_QUAD)}
           ${countDown('$b', '$block')}
         end${js.map((j) => storeGroupOutputs(`$acc${j}`, j)).join('')}`;
@@ -212,14 +338,19 @@ function quantTiles(layout: TileLayout): FunctionSource {
     locals: [
       ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
       ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'], ['$pb', 'i32'], ['$pd', 'i32'], ['$px', 'i32'], ['$ps', 'i32'], ['$b', 'i32'], ['$k', 'i32'],
-      ['$ws', 'v128'], ['$wv', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
+      ['$ws', 'v128'], ['$wm', 'v128'], ['$wv', 'v128'],
+      ['$rowBytes', 'i32'], ['$pg', 'i32'], ['$gi', 'i32'], ...four.map((r) => [`$q${r}`, 'i32'] as const),
+      ...four.map((r) => [`$dk${r}`, 'f32'] as const), ...four.map((r) => [`$mk${r}`, 'f32'] as const), ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
       ...four.map((i) => [`$r${i}`, 'v128'] as const), ['$t01', 'v128'], ['$t23', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
     ],
     body: `
   local.get $blocks
-  i32.const ${groupBlockBytes(layout.format)}
+  i32.const ${groupBytesPerBlock(layout)}
   i32.mul
-  local.set $groupBytes
+  local.tee $groupBytes
+  i32.const 2
+  i32.shr_u
+  local.set $rowBytes                  ;; Q4_K: one GGUF row
   local.get $blocks
   i32.const ${panelBlockBytes(layout)}
   i32.mul
@@ -236,7 +367,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
   ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: widenChunk(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: layout.format === 'q4_k' ? widenKQuant() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 
@@ -253,11 +384,18 @@ export const q8_0Tiles = quantTiles(Q8_0_TILES);
 export const q4_0Tiles = quantTiles(Q4_0_TILES);
 /** `q4_0_i8_tiles(...)`: Q4_0 against int8 activation codes; needs relaxed SIMD. */
 export const q4_0I8Tiles = quantTiles(Q4_0_I8_TILES);
+/**
+ * `q4_k_i8_tiles(...)`: Q4_K rows as GGUF stores them ($w at row 0, 4 · groups rows of blocks / 8
+ * super-blocks; blocks counts sub-blocks of 32) against int8 activation codes with quantize_x_i8's
+ * 8 Σ sums; needs relaxed SIMD. Equals q4_k_i8_matvec up to f32 rounding (the sums are grouped
+ * differently).
+ */
+export const q4_kI8Tiles = quantTiles(Q4_K_I8_TILES);
 
-export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8';
+export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8' | 'q4_k_i8';
 
 /** Bytes of one thread's prefill panel for rows of `blocks` blocks. */
 export function tilePanelBytes(format: TileFormat, blocks: number): number {
-  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES }[format];
+  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES, q4_k_i8: Q4_K_I8_TILES }[format];
   return CHUNK_GROUPS * blocks * panelBlockBytes(layout);
 }
