@@ -1,8 +1,8 @@
 // Decode and prefill kernels, TypeScript vs WebAssembly SIMD128 (1 and 2 threads), on phi-3-mini's
-// MLP shapes [8192×3072] and [3072×8192] in f32, Q8_0, Q4_0, and Q4_K / Q5_K / Q6_K (random blocks: there is
+// MLP shapes [8192×3072] and [3072×8192] in f32, F16, Q8_0, Q4_0, and Q4_K / Q5_K / Q6_K (random blocks: there is
 // no K-quant writer; the kernels' speed does not depend on the values):
 //
-//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,q8_0,q4_0,q4_k,q5_k,q6_k] [--shapes 8192x3072,3072x8192]
+//   node_modules/.bin/tsx benchmarks/kernels.ts [--reps 9] [--formats f32,f16,q8_0,q4_0,q4_k,q5_k,q6_k] [--shapes 8192x3072,3072x8192]
 //
 // Weights come from DRAM, not cache: each case rotates over enough copies of its matrix to exceed
 // 128 MiB (this machine's L3 is 32 MiB). Prints a markdown table of medians: GB/s of weight bytes
@@ -12,7 +12,7 @@ import {
   WasmWeightArena, blockFormat, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, quantizedMatrix, type WeightMatrix,
 } from '../packages/tensor/src/index.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,q8_0,q4_0,q4_k,q5_k,q6_k' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,f16,q8_0,q4_0,q4_k,q5_k,q6_k' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
 const REPS = Number(values.reps);
 const FORMATS = values.formats.split(',');
 const WORKING_SET = 128 * 1024 * 1024;
@@ -51,7 +51,7 @@ const rows: string[] = [];
 for (const [R, C] of values.shapes.split(',').map((s) => s.split('x').map(Number))) {
   const dense = new Float32Array(R * C);
   fillNormal(dense, rng, 0.02);
-  for (const format of (['f32', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const).filter((f) => FORMATS.includes(f))) {
+  for (const format of (['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const).filter((f) => FORMATS.includes(f))) {
     const base = format === 'f32' ? denseMatrix(dense, R, C)
       : format === 'q4_k' || format === 'q5_k' || format === 'q6_k' ? randomKQuant(format, R, C) : quantizeMatrix(denseMatrix(dense, R, C), format);
     const n = Math.max(2, Math.ceil(WORKING_SET / matrixBytes(base)));

@@ -1,7 +1,7 @@
 // The kernel module: every SIMD128 kernel assembled into one WebAssembly module (compiled once per
 // process), instantiated once per weight memory. Also the feature test for SIMD + shared memory.
 import { buildModule } from './module.ts';
-import { f32Matmul } from './kernels/f32-matmul.ts';
+import { f16Panels, f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
 import { q4_0I8Tiles, q4_0Tiles, q4_kI8Tiles, q8_0Tiles } from './kernels/quant-tiles.ts';
@@ -42,6 +42,7 @@ export interface KernelExports {
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
   f16_check(src: number, count: number, flag: number): void;
+  f16_panels(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number, panel: number): void;
   swiglu(gu: number, act: number, tokens: number, F: number, f0: number, f1: number): void;
   q8_0_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   q4_0_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
@@ -52,7 +53,7 @@ export interface KernelExports {
   interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves, f16Panels];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

@@ -2,9 +2,10 @@
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
 // Q8_0/Q4_0 (stored in row groups): the group kernel for decode, the tile kernel for prefill (its
 // activations interleaved by token quads first);
-// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel (Q4_K prefill: its tiles); F16: f16_matmul for any
-// T. All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal
-// slices of whole 8-row groups.
+// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel (Q4_K prefill: its tiles); F16:
+// f16_matmul for decode, for prefill the f32 tile over chunks widened into f32 panels (f16_panels).
+// All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices
+// of whole 8-row groups.
 import type { QuantizedMatrix, WeightMatrix } from '../matrix.ts';
 import type { ParallelKernel } from '../parallel/protocol.ts';
 import { blockFormat } from '../quant/registry.ts';
@@ -12,6 +13,7 @@ import { groupBlockBytes, isRowGroupFormat, paddedRows, ROW_GROUP, type RowGroup
 import { regionOf, type Scratch, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
 import { TOKEN_QUAD, tilePanelBytes, type TileFormat } from './kernels/quant-tiles.ts';
+import { f16PanelBytes } from './kernels/f32-matmul.ts';
 
 /** Below this many rows a product is too short to be worth a hand-off to worker threads. */
 const PARALLEL_MIN_ROWS = 64;
@@ -60,14 +62,17 @@ export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatr
   const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
   // prefill tiles where the memory has room for their panels and quads; otherwise the group or matvec kernel
   const tiles = tileFormat === undefined ? undefined : tileScratch(region, tileFormat, rows, cols, chunk);
-  const kernel = (tiles !== undefined ? `${tileFormat}_tiles` : group !== undefined ? `${group}_groups` : kernelFor(region, w.format, prefill)) as ParallelKernel;
+  // F16 prefill: chunks widened once into f32 panels for the f32 tiles, where the memory has room
+  const f16Panel = w.format === 'f16' && prefill ? region.panelScratch(f16PanelBytes(cols), threadsOf(region)) : undefined;
+  const kernel = (tiles !== undefined ? `${tileFormat}_tiles` : group !== undefined ? `${group}_groups`
+    : f16Panel !== undefined ? 'f16_panels' : kernelFor(region, w.format, prefill)) as ParallelKernel;
   const quantizer = quantizerFor(kernel, w.format);
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
     if (quantizer !== undefined) quantizeActivations(region, quantizer, scratch, (n * cols) / 32);
     const codes = tiles === undefined ? scratch : interleaveQuads(region, scratch, tiles, n, cols, INT8_ACTIVATIONS.has(kernel));
-    runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel);
+    runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel ?? f16Panel);
     const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
     if (yStride === rows) out.set(y, t0 * rows);
     else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
@@ -171,7 +176,10 @@ function runSplit(
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
       return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, yStride];
     }
-    if (w.format === 'f16') return [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
+    if (w.format === 'f16') {
+      const args = [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
+      return kernel === 'f16_panels' ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
+    }
     if (K_QUANT_FORMATS.has(w.format)) {
       const superBlocks = cols / 256; // GGUF rows as they are: superBlocks blocks per row
       const wAt = w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes;

@@ -1,4 +1,5 @@
-// f16_matmul (GGUF F16 weights) against the float64 product of the decoded weights.
+// f16_matmul (GGUF F16 weights; decode) and f16_panels (prefill: chunks widened into f32 panels for
+// the f32 tiles) against the float64 product of the decoded weights.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { ShapeError } from '../../src/errors.ts';
@@ -17,11 +18,11 @@ function f16Matrix(rows: number, cols: number, seed: number, tiny: boolean): Qua
   return quantizeMatrix(denseMatrix(randomArray(rows * cols, seed, tiny ? 1e-4 : 1), rows, cols), 'f16');
 }
 
-describe('f16_matmul', () => {
+describe('f16_matmul and f16_panels', () => {
   test.prop([
     fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 8 }), fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 63, max: 66 })),
     fc.boolean(), fc.integer({ min: 0, max: 10_000 }),
-  ], { ...PROP, numRuns: 30 })('equals the float64 product of the decoded weights up to f32 summation (subnormals, 16-row chunks, tokens, threads)', (rows, steps, T, tiny, s) => {
+  ], { ...PROP, numRuns: 30 })('equal the float64 product of the decoded weights up to f32 summation (subnormals, 16-row chunks, decode and prefill tokens, threads)', (rows, steps, T, tiny, s) => {
     const cols = 16 * steps;
     const w = f16Matrix(rows, cols, s, tiny);
     const dense = dequantizeMatrix(w); // exact f16 → f32

@@ -6,17 +6,7 @@
 // for them first (f16_check). Rows are taken CHUNK_ROWS at a time and every token passes over a chunk
 // while it is in L2. Four f32x4 accumulators per row (16 columns per step), f32 sums.
 import type { FunctionSource } from '../assembler.ts';
-import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16BitsToF32x4, f16VectorConstants, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
-
-/**
- * Pushes f32x4 of the four f16 in the low (`low`) or high half of v128 local `h`: sign-extended to
- * i32 and shifted left 13 (sign to bit 31, exponent and mantissa to bits 27…13), then f16BitsToF32x4.
- */
-const widen = (h: string, low: boolean): string => `
-          local.get ${h}
-          i32x4.extend_${low ? 'low' : 'high'}_i16x8_s
-          i32.const 13
-          i32x4.shl${f16BitsToF32x4}`;
+import { advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16HalfToF32x4, f16VectorConstants, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
 
 /** `f16_matmul($w, $rows, $cols, $x, $y, $tokens, $yStride)`: byte offsets of W [rows, cols] f16, X [tokens, cols] f32, Y (row t at y + 4·t·yStride, columns [0, rows)); cols a multiple of 16, rows, tokens ≥ 1. */
 export const f16Matmul: FunctionSource = {
@@ -55,7 +45,7 @@ export const f16Matmul: FunctionSource = {
             local.get $pw
             v128.load offset=16
             local.set $h1
-            ${[0, 1, 2, 3].map((a) => `${widen(`$h${a >> 1}`, a % 2 === 0)}
+            ${[0, 1, 2, 3].map((a) => `${f16HalfToF32x4(`$h${a >> 1}`, a % 2 === 0)}
           local.get $q
           v128.load offset=${16 * a}
           f32x4.mul

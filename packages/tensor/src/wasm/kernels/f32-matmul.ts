@@ -5,9 +5,8 @@
 // taken CHUNK_ROWS at a time so the chunk stays in L2 while every token group passes over it. Lanes
 // accumulate in f32 like f32_matvec, so results agree with the reference up to f32 summation order.
 import type { FunctionSource, ValType } from '../assembler.ts';
-import { horizontalSum, outputAddress, rowChunksOverTokens } from './snippets.ts';
+import { advance, CHUNK_ROWS, countDown, f16HalfToF32x4, f16VectorConstants, horizontalSum, outputAddress, rowChunksOverTokens } from './snippets.ts';
 
-/** Rows per chunk that all token groups visit before moving on (16 rows of 8192 f32 = 512 KiB). */
 /** Rows per register tile (with 4 tokens: 8 accumulators, 2 weight and 1 activation vector in registers). */
 const TILE_ROWS = 2;
 
@@ -122,8 +121,8 @@ function tilePass(R: number, C: number): string {
       f32.store`).join('')).join('')}`;
 }
 
-/** Every row of the current chunk against tokens $t..$t+C−1: TILE_ROWS rows per pass, then one at a time. */
-function chunkRows(C: number): string {
+/** Every row of the current chunk (at local `from`) against tokens $t..$t+C−1: TILE_ROWS rows per pass, then one at a time. */
+function chunkRows(C: number, from = '$w'): string {
   const pass = (R: number, loop: string, enough: string) => `
     block $${loop}Done
       loop $${loop}
@@ -146,7 +145,7 @@ function chunkRows(C: number): string {
   return `
     i32.const 0
     local.set $i
-    local.get $w
+    local.get ${from}
     local.set $p
     ${pass(TILE_ROWS, `tileRows${C}`, `
         local.get $n
@@ -172,6 +171,12 @@ function tileLocals(): (readonly [string, ValType])[] {
   ];
 }
 
+const MATMUL_LOCALS: (readonly [string, ValType])[] = [
+  ['$xStride', 'i32'], ['$c', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'],
+  ['$q0', 'i32'], ['$q1', 'i32'], ['$q2', 'i32'], ['$q3', 'i32'], ['$xv', 'v128'],
+  ...tileLocals(),
+];
+
 /**
  * `f32_matmul($w, $rows, $cols, $x, $y, $tokens, $yStride)`: byte offsets of W [rows, cols] f32,
  * X [tokens, cols] f32 and Y (row t at y + 4·t·yStride; columns [0, rows) written); rows, cols,
@@ -180,11 +185,7 @@ function tileLocals(): (readonly [string, ValType])[] {
 export const f32Matmul: FunctionSource = {
   name: 'f32_matmul',
   params: [['$w', 'i32'], ['$rows', 'i32'], ['$cols', 'i32'], ['$x', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32']],
-  locals: [
-    ['$xStride', 'i32'], ['$c', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'],
-    ['$q0', 'i32'], ['$q1', 'i32'], ['$q2', 'i32'], ['$q3', 'i32'], ['$xv', 'v128'],
-    ...tileLocals(),
-  ],
+  locals: MATMUL_LOCALS,
   body: `
   local.get $cols
   i32.const 2
@@ -192,3 +193,56 @@ export const f32Matmul: FunctionSource = {
   local.set $xStride                   ;; bytes of one row of W or X
   ${rowChunksOverTokens(chunkRows(4), chunkRows(1), '$xStride')}`,
 };
+
+/**
+ * The prologue of an f16 chunk: its n rows (consecutive in W from $w) widened to f32 at $panel, where
+ * the f32 tiles then read them (f16.ts widens the same way, f16_check keeps out Inf/NaN).
+ */
+const widenF16Chunk = `
+      local.get $w
+      local.set $src
+      local.get $panel
+      local.set $dst
+      local.get $n
+      local.get $cols
+      i32.mul
+      i32.const 3
+      i32.shr_u
+      local.set $c                     ;; 8 f16 per step (cols is a multiple of 16)
+      loop $widen
+        local.get $src
+        v128.load
+        local.set $h
+        local.get $dst${f16HalfToF32x4('$h', true)}
+        v128.store
+        local.get $dst${f16HalfToF32x4('$h', false)}
+        v128.store offset=16
+        ${advance('$src', 16)}
+        ${advance('$dst', 32)}
+        ${countDown('$c', '$widen')}
+      end`;
+
+/**
+ * `f16_panels($w, $rows, $cols, $x, $y, $tokens, $yStride, $panel)`: f32_matmul over F16 weights
+ * (W [rows, cols] f16, cols a multiple of 16), each CHUNK_ROWS-row chunk widened once into a per-thread
+ * f32 panel (panel: CHUNK_ROWS · cols · 4 bytes) that every token then reads; for prefill, where
+ * f16_matmul would widen every weight again for every token. Same sums as f32_matmul on f32(W).
+ */
+export const f16Panels: FunctionSource = {
+  name: 'f16_panels',
+  params: [['$w', 'i32'], ['$rows', 'i32'], ['$cols', 'i32'], ['$x', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'], ['$panel', 'i32']],
+  locals: [...MATMUL_LOCALS, ['$rowBytes', 'i32'], ['$src', 'i32'], ['$dst', 'i32'], ['$h', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128']],
+  body: `${f16VectorConstants}
+  local.get $cols
+  i32.const 2
+  i32.shl
+  local.set $xStride                   ;; bytes of one row of the panel or X
+  local.get $cols
+  i32.const 1
+  i32.shl
+  local.set $rowBytes                  ;; bytes of one row of W
+  ${rowChunksOverTokens(chunkRows(4, '$panel'), chunkRows(1, '$panel'), '$rowBytes', widenF16Chunk)}`,
+};
+
+/** Bytes of one thread's f16_panels panel for rows of `cols` columns. */
+export const f16PanelBytes = (cols: number): number => CHUNK_ROWS * cols * 4;

@@ -80,6 +80,16 @@ export const f16x4ToF32x4 = (p: string): string => `
       i32.const 3
       i32x4.shr_s${f16BitsToF32x4}`;
 
+/**
+ * Pushes f32x4 of the four f16 in the low (`low`) or high half of v128 local `h`: sign-extended to
+ * i32 and shifted left 13 (sign to bit 31, exponent and mantissa to bits 27…13), then f16BitsToF32x4.
+ */
+export const f16HalfToF32x4 = (h: string, low: boolean): string => `
+          local.get ${h}
+          i32x4.extend_${low ? 'low' : 'high'}_i16x8_s
+          i32.const 13
+          i32x4.shl${f16BitsToF32x4}`;
+
 /** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
 export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
 export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
@@ -284,12 +294,13 @@ const chunkLoop = (count: string, chunk: number, itemBytes: string, yBytesPerIte
   end`;
 
 /**
- * The loop nest of the f32 prefill kernel: W's rows in chunks of CHUNK_ROWS; within a chunk, four
- * tokens per pass (`four`), then the remaining tokens % 4 one per pass (`one`); both read $n and $t
- * and must leave them unchanged. Uses locals $rows, $n, $t, $tokens, $w, $y (i32).
+ * The loop nest of the f32 prefill kernel: W's rows in chunks of CHUNK_ROWS; within a chunk (after an
+ * optional `prologue`), four tokens per pass (`four`), then the remaining tokens % 4 one per pass
+ * (`one`); both read $n and $t and must leave them unchanged. Uses locals $rows, $n, $t, $tokens, $w,
+ * $y (i32).
  */
-export const rowChunksOverTokens = (four: string, one: string, rowBytes: string): string =>
-  chunkLoop('$rows', CHUNK_ROWS, rowBytes, 4, forTokensInFours(four, one));
+export const rowChunksOverTokens = (four: string, one: string, rowBytes: string, prologue = ''): string =>
+  chunkLoop('$rows', CHUNK_ROWS, rowBytes, 4, `${prologue}${forTokensInFours(four, one)}`);
 
 /**
  * The loop nest of the kernels that pass every token over a chunk of weights while it is in L2
