@@ -50,7 +50,7 @@ describe('--kernels wasm', () => {
     expect(report.generate.every((g: { match: boolean }) => g.match)).toBe(true);
   });
 
-  it.each(['q8_0', 'q4_0'] as const)('decodes and prefills a %s GGUF like the TypeScript kernels', (quant) => {
+  it.each(['q8_0', 'q4_0', 'f16'] as const)('decodes and prefills a %s GGUF like the TypeScript kernels', (quant) => {
     const gguf = join(tmp, `mini-${quant}.gguf`);
     convertToGguf(join(ROOT, 'fixtures/phi3-mini-tiny'), gguf, { outType: quant });
     const tokens = [1, 238, 194, 223, 125, 302, 479, 113];
@@ -65,7 +65,7 @@ describe('--kernels wasm', () => {
         maxAbs = Math.max(maxAbs, Math.abs(ts[i][v]));
         diff = Math.max(diff, Math.abs(ts[i][v] - wasm[i][v]));
       }
-      // Q8_0: int16 activations (≤ 1.5e-5 of each block's max) and f32 lanes; Q4_0 with relaxed SIMD: int8
+      // F16: f32 lanes only; Q8_0: int16 activations (≤ 1.5e-5 of each block's max); Q4_0 with relaxed SIMD: int8
       // activations as ggml rounds them (≤ 3.9e-3 of each block's max). Both far below the weights' own
       // quantization error (Q4_0 vs f32 on this fixture: several units); int8 rounding compounds over layers to ~3%.
       expect(diff).toBeLessThan((quant === 'q4_0' && relaxedSimdAvailable() ? 5e-2 : 1e-3) * maxAbs);
