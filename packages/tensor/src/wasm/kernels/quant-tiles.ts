@@ -30,8 +30,9 @@
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
+import { widenKQuantChunk } from './k-quant-panels.ts';
 import {
-  advance, advanceBy, CHUNK_ROWS, chunksForEveryToken, countDown, f16ToF32, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
+  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
 } from './snippets.ts';
 
 /** Groups per chunk (CHUNK_ROWS rows). */
@@ -39,7 +40,7 @@ const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 /** Tokens per activation quad: the tile width, and the interleave of interleave_quads. */
 export const TOKEN_QUAD = 4;
 
-/** How one format's row-group block becomes panel words, and how a tile multiplies them. */
+/** How one format's weights (row groups, or Q4_K's GGUF rows) become panel words, and how a tile multiplies them. */
 interface TileLayout {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
   readonly name: TileFormat;
@@ -160,83 +161,6 @@ function widenRowGroups(layout: TileLayout): string {
         ${advance('$pb', groupBlockBytes(layout.format as 'q8_0' | 'q4_0'))}
         ${advance('$pd', panelBlockBytes(layout))}
         ${countDown('$b', '$widen')}
-      end`;
-}
-
-/** Pushes the 6-bit scale (or min) of sub-block s of the Q4_K super-block at local q (ggml `get_scale_min_k4`). */
-function kScaleOrMin(q: string, s: number, min: boolean): string {
-  const byte = (at: number): string => `
-          local.get ${q}
-          i32.load8_u offset=${at}`;
-  if (s < 4) return `${byte(min ? 8 + s : 4 + s)}
-          i32.const 63
-          i32.and`;
-  return `${byte(8 + s)}${min ? `
-          i32.const 4
-          i32.shr_u` : `
-          i32.const 15
-          i32.and`}${byte(min ? 4 + s : s)}
-          i32.const 6
-          i32.shr_u
-          i32.const 4
-          i32.shl
-          i32.or`;
-}
-
-/**
- * The prologue of a Q4_K chunk: its n groups of four GGUF rows ($rowBytes apart) unpacked into the
- * panel one sub-block at a time: the four rows' d·sc and dmin·m / 8 as f32, then their nibbles
- * word-interleaved (sub-block s: the low or high nibbles of bytes 32⌊s/2⌋ … + 31 of the codes).
- */
-function widenKQuant(): string {
-  const rows = [...Array(ROW_GROUP).keys()];
-  const subBlock = (s: number): string => `${rows.map((r) => `
-          local.get $pd${kScaleOrMin(`$q${r}`, s, false)}
-          f32.convert_i32_s
-          local.get $dk${r}
-          f32.mul
-          f32.store offset=${4 * r}
-          local.get $pd${kScaleOrMin(`$q${r}`, s, true)}
-          f32.convert_i32_s
-          local.get $mk${r}
-          f32.mul
-          f32.store offset=${16 + 4 * r}`).join('')}${[0, 1].map((h) => `${rows.map((r) => `
-          local.get $q${r}
-          v128.load offset=${16 + 32 * (s >> 1) + 16 * h}${s % 2 === 0 ? `
-          local.get $lowNibble
-          v128.and` : `
-          i32.const 4
-          i8x16.shr_u`}
-          local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * h)}`).join('')}
-          ${advance('$pd', 160)}`;
-  return `
-      local.get $w
-      local.set $pg
-      local.get $panel
-      local.set $pd
-      local.get $n
-      local.set $gi
-      loop $widenGroups${rows.map((r) => `
-        local.get $pg${r === 0 ? '' : `
-        local.get $rowBytes
-        i32.const ${r}
-        i32.mul
-        i32.add`}
-        local.set $q${r}`).join('')}
-        local.get $blocks
-        i32.const 3
-        i32.shr_u
-        local.set $b                   ;; super-blocks
-        loop $widenSuper${rows.map((r) => `${f16ToF32(`$q${r}`, 0)}
-          local.set $dk${r}${f16ToF32(`$q${r}`, 2)}
-          f32.const 0.125
-          f32.mul
-          local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('')}${[...Array(8).keys()].map(subBlock).join('')}${rows.map((r) => `
-          ${advance(`$q${r}`, 144)}`).join('')}
-          ${countDown('$b', '$widenSuper')}
-        end
-        ${advanceBy('$pg', '$rowBytes', 2)}
-        ${countDown('$gi', '$widenGroups')}
       end`;
 }
 
@@ -367,7 +291,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
   ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: layout.format === 'q4_k' ? widenKQuant() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: layout.format === 'q4_k' ? widenKQuantChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 
