@@ -32,7 +32,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   // locals
   'local.get': core(0x20, 'local'), 'local.set': core(0x21, 'local'), 'local.tee': core(0x22, 'local'),
   // scalar memory
-  'i32.load': core(0x28, 'memarg'), 'i32.load8_u': core(0x2d, 'memarg'), 'f32.load': core(0x2a, 'memarg'), 'i32.load16_u': core(0x2f, 'memarg'),
+  'i32.load': core(0x28, 'memarg'), 'i32.load8_s': core(0x2c, 'memarg'), 'i32.load8_u': core(0x2d, 'memarg'), 'f32.load': core(0x2a, 'memarg'), 'i32.load16_u': core(0x2f, 'memarg'),
   'i32.store': core(0x36, 'memarg'), 'f32.store': core(0x38, 'memarg'), 'i32.store16': core(0x3b, 'memarg'),
   // scalar constants and arithmetic
   'i32.const': core(0x41, 'i32'), 'f32.const': core(0x43, 'f32'),
@@ -54,7 +54,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i8x16.shl': simd(0x6b), 'i8x16.shr_u': simd(0x6d), 'i8x16.sub': simd(0x71),
   'i16x8.narrow_i32x4_s': simd(0x85),
   'i8x16.narrow_i16x8_s': simd(0x65), 'i32x4.extadd_pairwise_i16x8_s': simd(0x7e),
-  'i16x8.shl': simd(0x8b), 'i16x8.shr_u': simd(0x8d), 'i16x8.add': simd(0x8e),
+  'i16x8.shl': simd(0x8b), 'i16x8.shr_u': simd(0x8d), 'i16x8.add': simd(0x8e), 'i16x8.sub': simd(0x91),
   'i16x8.extend_low_i8x16_s': simd(0x87), 'i16x8.extend_high_i8x16_s': simd(0x88),
   'i16x8.extend_low_i8x16_u': simd(0x89), 'i16x8.extend_high_i8x16_u': simd(0x8a),
   'i32x4.extend_low_i16x8_s': simd(0xa7), 'i32x4.extend_high_i16x8_s': simd(0xa8), 'i32x4.extend_low_i16x8_u': simd(0xa9),

@@ -135,44 +135,51 @@ describe.each(K_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
     });
 });
 
-/** Runs q4_k_i8_tiles directly (quantize_x_i8, interleave_quads, the tiles) on a placed matrix of whole row groups: out [T, rows]. */
-function runQ4KTiles(placed: QuantizedMatrix, x: Float32Array, T: number): Float32Array {
+/** The K-quant prefill tile kernels: Q4_K against int8 activations (relaxed SIMD), Q6_K against int16. */
+const K_TILES = [
+  ...(relaxedSimdAvailable() ? [{ tiles: 'q4_k_i8_tiles', matvec: 'q4_k_i8_matvec', format: 'q4_k', codeMax: X_CODE_MAX_I8 } as const] : []),
+  { tiles: 'q6_k_tiles', matvec: 'q6_k_matvec', format: 'q6_k', codeMax: X_CODE_MAX } as const,
+];
+
+/** Runs a K-quant tile kernel directly (quantizer, interleave_quads, the tiles) on a placed matrix of whole row groups: out [T, rows]. */
+function runKTiles(kernel: (typeof K_TILES)[number]['tiles'], placed: QuantizedMatrix, x: Float32Array, T: number): Float32Array {
   const region = regionOf(placed.data)!;
   const { rows, cols } = placed;
+  const int8 = kernel === 'q4_k_i8_tiles';
   const quads = Math.ceil(T / 4);
   const scratch = region.scratchFor(rows, cols, 4 * quads)!;
   const interleaved = region.quadScratch(4 * quads, cols)!;
-  const panel = region.panelScratch(tilePanelBytes('q4_k_i8', cols / 32), 1)!;
+  const panel = region.panelScratch(tilePanelBytes(int8 ? 'q4_k_i8' : 'q6_k', cols / 32), 1)!;
   region.f32.set(x, scratch.x / 4);
-  region.kernels.quantize_x_i8(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
-  region.kernels.interleave_quads(scratch.xq, quads, cols / 4, interleaved.xq);
+  (int8 ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16)(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
+  region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, interleaved.xq);
   region.kernels.interleave_quads(scratch.xs, quads, 2 * (cols / 32), interleaved.xs);
-  region.kernels.q4_k_i8_tiles!(placed.data.byteOffset, rows / 4, cols / 32, interleaved.xq, interleaved.xs, scratch.y, T, rows, panel.base);
+  region.kernels[kernel]!(placed.data.byteOffset, rows / 4, cols / 32, interleaved.xq, interleaved.xs, scratch.y, T, rows, panel.base);
   return region.f32.slice(scratch.y / 4, scratch.y / 4 + T * rows);
 }
 
-describe.runIf(relaxedSimdAvailable())('q4_k_i8_tiles (Q4_K prefill)', () => {
+describe.each(K_TILES)('$tiles (prefill)', ({ tiles, matvec, format, codeMax }) => {
   const groups = fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 9 })); // within and past one 16-row chunk
   const tokens = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 30, max: 34 })); // whole quads and every tail
   test.prop([groups, fc.integer({ min: 1, max: 3 }), tokens, seed], { ...PROP, numRuns: 40 })(
-    'equals dequant(W) · dequant(int8 activations) up to f32 rounding, and W · x within the activation error bound',
+    `equals dequant(W) · dequant(int${codeMax === X_CODE_MAX ? 16 : 8} activations) up to f32 rounding, and W · x within the activation error bound`,
     (g, superBlocks, T, s) => {
-      const w = randomKMatrix('q4_k', 4 * g, superBlocks, s);
+      const w = randomKMatrix(format, 4 * g, superBlocks, s);
       const x = randomArray(T * w.cols, s + 1);
-      // per sub-block: two conversions, four products and a difference, then one add into the row's sum
-      expectSpec(runQ4KTiles(one.place(w), x, T), w, x, T, X_CODE_MAX_I8, 8 * superBlocks + 8);
+      // per sub-block: conversions, ≤ 4 products and a difference, then one add into the row's sum
+      expectSpec(runKTiles(tiles, one.place(w), x, T), w, x, T, codeMax, 16 * superBlocks + 8);
     });
 
   test.prop([fc.integer({ min: 1, max: 3 }), seed], { ...PROP, numRuns: 10 })(
-    'matches q4_k_i8_matvec on the same activations up to f32 rounding', (superBlocks, s) => {
-      const w = randomKMatrix('q4_k', 8, superBlocks, s);
+    `matches ${matvec} on the same activations up to f32 rounding`, (superBlocks, s) => {
+      const w = randomKMatrix(format, 8, superBlocks, s);
       const placed = one.place(w);
       const T = 6;
       const x = randomArray(T * w.cols, s + 1);
-      const tiles = runQ4KTiles(placed, x, T);
-      const matvec = runKernel('q4_k_i8_matvec', placed, x, T);
-      const scale = Math.max(...matvec.map(Math.abs));
-      for (let k = 0; k < tiles.length; k++) expect(Math.abs(tiles[k] - matvec[k])).toBeLessThanOrEqual(1e-5 * scale);
+      const got = runKTiles(tiles, placed, x, T);
+      const want = runKernel(matvec, placed, x, T);
+      const scale = Math.max(...want.map(Math.abs));
+      for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThanOrEqual(1e-5 * scale);
     });
 });
 
@@ -191,7 +198,7 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
     });
 
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(
-    'gives the per-token results for every T (prefill, 64-token chunks): exactly, or for Q4_K tiles up to f32 rounding', (T, r, superBlocks, s) => {
+    'gives the per-token results for every T (prefill, 64-token chunks): exactly, or with Q4_K / Q6_K tiles up to f32 rounding', (T, r, superBlocks, s) => {
       const placed = one.place(randomKMatrix(format, r, superBlocks, s));
       const cols = placed.cols;
       const x = randomArray(T * cols, s + 1);
@@ -199,9 +206,10 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
       expect(wasmLinearInto(got, x, placed, T)).toBe(true);
       const want = new Float32Array(T * r);
       for (let t = 0; t < T; t++) wasmLinearInto(want.subarray(t * r), x.subarray(t * cols, (t + 1) * cols), placed, 1);
-      if (format === 'q4_k' && relaxedSimdAvailable() && r % 4 === 0) {
-        // whole row groups: prefill runs q4_k_i8_tiles, whose sums are grouped differently
-        expectSpec(got, placed, x, T, X_CODE_MAX_I8, 8 * superBlocks + 8);
+      const tiled = K_TILES.find((k) => k.format === format);
+      if (tiled !== undefined && r % 4 === 0) {
+        // whole row groups: prefill runs the format's tiles, whose sums are grouped differently
+        expectSpec(got, placed, x, T, tiled.codeMax, 16 * superBlocks + 8);
       } else {
         expect(got).toEqual(want); // same integer dots and f32 order per (token, row)
       }

@@ -1,9 +1,14 @@
-// Q4_K prefill panels (quant-tiles.ts): ggml `block_q4_K` rows, as GGUF stores them, unpacked one
-// 32-element sub-block of four rows at a time into what the tiles read: the four rows' d·sc and
-// dmin·m / 8 as f32 (the 6-bit scales and mins unpacked as ggml's `get_scale_min_k4` does), then their
-// nibbles word-interleaved (one v128 holds the same 4 codes of the four rows).
+// K-quant prefill panels (quant-tiles.ts): GGUF rows, as stored, unpacked one 32-element block of four
+// rows at a time into what the tiles read.
+//   Q4_K: the four rows' d·sc and dmin·m / 8 as f32 (the 6-bit scales and mins unpacked as ggml's
+//     `get_scale_min_k4` does), then their nibbles word-interleaved (one v128: the same 4 codes of
+//     the four rows).
+//   Q6_K: the four rows' d·sc of the block's two 16-element sub-blocks as f32, then the codes q − 32
+//     as i16, word-interleaved (one v128: the same 2 codes of the four rows).
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { advance, advanceBy, countDown, f16ToF32, transposeStore } from './snippets.ts';
+
+const rows = [...Array(ROW_GROUP).keys()];
 
 /** Panel bytes of one sub-block of four rows: d·sc ×4 and dmin·m / 8 ×4 (f32), then 8 word vectors. */
 export const K_PANEL_BLOCK_BYTES = 32 + 8 * 16;
@@ -35,8 +40,7 @@ function kScaleOrMin(q: string, s: number, min: boolean): string {
  * codes). Uses i32 locals $w, $panel, $n, $blocks (sub-blocks per row), $rowBytes, $pg, $gi, $pd, $b,
  * $q0 … $q3; f32 $dk0 … $dk3, $mk0 … $mk3; v128 $r0 … $r3, $t01, $t23, $lowNibble (splat 0x0f).
  */
-export function widenKQuantChunk(): string {
-  const rows = [...Array(ROW_GROUP).keys()];
+export function widenQ4KChunk(): string {
   const subBlock = (s: number): string => `${rows.map((r) => `
           local.get $pd${kScaleOrMin(`$q${r}`, s, false)}
           f32.convert_i32_s
@@ -80,6 +84,90 @@ export function widenKQuantChunk(): string {
           f32.mul
           local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('')}${[...Array(8).keys()].map(subBlock).join('')}${rows.map((r) => `
           ${advance(`$q${r}`, 144)}`).join('')}
+          ${countDown('$b', '$widenSuper')}
+        end
+        ${advanceBy('$pg', '$rowBytes', 2)}
+        ${countDown('$gi', '$widenGroups')}
+      end`;
+}
+
+/** Bytes of a ggml `block_q6_K`: ql 128, qh 64, 16 int8 scales, f16 d. */
+const Q6_K_BLOCK_BYTES = 210;
+
+/**
+ * Pushes the i16x8 codes q − 32 of elements 32k + 8c … + 7 of the Q6_K super-block at local q (k < 8,
+ * c < 4): the low or high nibbles of 8 ql bytes and a bit pair of 8 qh bytes (quant/q6_k.ts).
+ * Needs v128 locals $low16 (i16 splat 15), $three16 (splat 3), $bias16 (splat 32).
+ */
+function q6kCodes(q: string, k: number, c: number): string {
+  const [half, quarter] = [k >> 2, k & 3];
+  return `
+          local.get ${q}
+          v128.load8x8_u offset=${64 * half + 32 * (quarter & 1) + 8 * c}${quarter < 2 ? `
+          local.get $low16
+          v128.and` : `
+          i32.const 4
+          i16x8.shr_u`}
+          local.get ${q}
+          v128.load8x8_u offset=${128 + 32 * half + 8 * c}
+          i32.const ${2 * quarter}
+          i16x8.shr_u
+          local.get $three16
+          v128.and
+          i32.const 4
+          i16x8.shl
+          v128.or
+          local.get $bias16
+          i16x8.sub`;
+}
+
+/**
+ * The prologue of a Q6_K chunk: its n groups of four GGUF rows ($rowBytes apart, from $w) unpacked
+ * into the panel at $panel one 32-element block at a time (Q6_K_PANEL_BLOCK_BYTES each). Uses i32
+ * locals $w, $panel, $n, $blocks, $rowBytes, $pg, $gi, $pd, $b, $q0 … $q3; f32 $dk0 … $dk3; v128
+ * $r0 … $r3, $t01, $t23, $low16, $three16, $bias16.
+ */
+export function widenQ6KChunk(): string {
+  const block = (k: number): string => `${rows.map((r) => [0, 1].map((h) => `
+          local.get $pd
+          local.get $q${r}
+          i32.load8_s offset=${192 + 2 * k + h}
+          f32.convert_i32_s
+          local.get $dk${r}
+          f32.mul
+          f32.store offset=${16 * h + 4 * r}    ;; d · sc of sub-block ${2 * k + h}`).join('')).join('')}${[0, 1, 2, 3].map((c) => `${rows.map((r) => `${q6kCodes(`$q${r}`, k, c)}
+          local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * c)}`).join('')}
+          ${advance('$pd', 32 + 16 * 16)}`;
+  return `
+      i32.const 15
+      i16x8.splat
+      local.set $low16
+      i32.const 3
+      i16x8.splat
+      local.set $three16
+      i32.const 32
+      i16x8.splat
+      local.set $bias16
+      local.get $w
+      local.set $pg
+      local.get $panel
+      local.set $pd
+      local.get $n
+      local.set $gi
+      loop $widenGroups${rows.map((r) => `
+        local.get $pg${r === 0 ? '' : `
+        local.get $rowBytes
+        i32.const ${r}
+        i32.mul
+        i32.add`}
+        local.set $q${r}`).join('')}
+        local.get $blocks
+        i32.const 3
+        i32.shr_u
+        local.set $b                   ;; super-blocks
+        loop $widenSuper${rows.map((r) => `${f16ToF32(`$q${r}`, 208)}
+          local.set $dk${r}`).join('')}${[...Array(8).keys()].map(block).join('')}${rows.map((r) => `
+          ${advance(`$q${r}`, Q6_K_BLOCK_BYTES)}`).join('')}
           ${countDown('$b', '$widenSuper')}
         end
         ${advanceBy('$pg', '$rowBytes', 2)}

@@ -1,4 +1,4 @@
-// Q8_0 / Q4_0 / Q4_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
+// Q8_0 / Q4_0 / Q4_K / Q6_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
 //   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j]),
 // as register tiles of one row group (four rows) × four tokens, with the rows in the lanes.
 //
@@ -20,17 +20,20 @@
 // with their 6-bit scales and mins unpacked to f32 (d·sc, dmin·m / 8), and the tile is Q4_0 × int8's
 // without the offset, minus the mins term (dmin·m / 8) · d_x · 8 Σ q_x. It equals the Q4_K matvec up to
 // f32 rounding, not bit for bit: the matvec groups the same sums by sub-block lanes instead of rows.
+// Q6_K (GGUF rows): the codes q − 32 widened to i16 against int16 activations, as Q8_0, with the
+// dots flushed after each 16-element half of a block (each half has its own scale); k-quant-panels.ts
+// unpacks both K-quant formats.
 //
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
 // and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
 // tokens, weights from DRAM, against the group kernels run over every token: Q8_0 54 → 76 GFLOP/s,
-// Q4_0 × int8 112 → 126, and at 64 tokens Q4_K × int8 51 → 110 against its matvec (see the README's
-// performance section).
+// Q4_0 × int8 112 → 126, and at 64 tokens against their matvecs Q4_K × int8 51 → 110, Q6_K 18 → 70
+// (see the README's performance section).
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
-import { widenKQuantChunk } from './k-quant-panels.ts';
+import { widenQ4KChunk, widenQ6KChunk } from './k-quant-panels.ts';
 import {
   advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
 } from './snippets.ts';
@@ -44,7 +47,7 @@ export const TOKEN_QUAD = 4;
 interface TileLayout {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
   readonly name: TileFormat;
-  readonly format: 'q8_0' | 'q4_0' | 'q4_k';
+  readonly format: 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
   /** 32-bit words of one token's activation block (32 codes): 16 of int16 codes, 8 of int8. */
   readonly steps: 16 | 8;
   /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128 (row-group formats). */
@@ -65,6 +68,11 @@ interface TileLayout {
    * rows' dmin·m / 8, and the block adds − (dmin·m / 8) · d_x · 8 Σ q_x (quantize_x_i8's sum).
    */
   readonly mins: boolean;
+  /**
+   * Q6_K: each 16-element half of a block has its own scale (d·sc, sc int8), so the tile flushes its
+   * dots with the first half's scales after half the steps and with the second's after the rest.
+   */
+  readonly halfScales: boolean;
 }
 
 /** Q4_0 row i's nibbles as bytes: elements 0–15 (low nibbles) or 16–31 (high), each q + 8. */
@@ -88,6 +96,7 @@ const Q8_0_TILES: TileLayout = {
   pairSums: false,
   offset: 'none',
   mins: false,
+  halfScales: false,
 };
 
 const Q4_0_TILES: TileLayout = {
@@ -101,6 +110,7 @@ const Q4_0_TILES: TileLayout = {
   pairSums: false,
   offset: 'subtract',
   mins: false,
+  halfScales: false,
 };
 
 /** The nibbles 0–15 are the 7-bit unsigned operand relaxed SIMD's int8 dot wants: exact on every engine. */
@@ -114,6 +124,7 @@ const Q4_0_I8_TILES: TileLayout = {
   pairSums: true,
   offset: 'initial',
   mins: false,
+  halfScales: false,
 };
 
 /**
@@ -130,16 +141,34 @@ const Q4_K_I8_TILES: TileLayout = {
   pairSums: true,
   offset: 'none',
   mins: true,
+  halfScales: false,
 };
 
-/** Bytes before a panel block's words: the four rows' scales as f32x4, and Q4_K's mins. */
-const headerBytes = (layout: TileLayout): number => (layout.mins ? 32 : 16);
+/**
+ * Q6_K (ggml `block_q6_K`, GGUF rows as they are): codes q − 32 (−32 … 31) as i16 against int16
+ * activations, like Q8_0's tile, with a scale per 16 elements (halfScales).
+ */
+const Q6_K_TILES: TileLayout = {
+  name: 'q6_k',
+  format: 'q6_k',
+  steps: 16,
+  dot: 'i32x4.dot_i16x8_s',
+  add: 'i32x4.add',
+  pairSums: false,
+  offset: 'none',
+  mins: false,
+  halfScales: true,
+};
+
+/** Bytes before a panel block's words: the four rows' scales as f32x4, and Q4_K's mins or Q6_K's second scales. */
+const headerBytes = (layout: TileLayout): number => (layout.mins || layout.halfScales ? 32 : 16);
 
 /** Panel bytes of one group block (Q4_K: of one sub-block of four rows): the header, then `steps` word vectors. */
 const panelBlockBytes = (layout: TileLayout): number => headerBytes(layout) + 16 * layout.steps;
 
-/** Bytes of W per row group and block of 32 columns (Q4_K: 4 rows · 144 bytes / 8 sub-blocks). */
-const groupBytesPerBlock = (layout: TileLayout): number => (layout.format === 'q4_k' ? 72 : groupBlockBytes(layout.format));
+/** Bytes of W per row group and block of 32 columns (K-quants: 4 rows · super-block bytes / 8). */
+const groupBytesPerBlock = (layout: TileLayout): number =>
+  layout.format === 'q4_k' ? (4 * 144) / 8 : layout.format === 'q6_k' ? (4 * 210) / 8 : groupBlockBytes(layout.format);
 
 /** The prologue of a chunk: its n groups (n · blocks group blocks, consecutive in W) unpacked into the panel. */
 function widenRowGroups(layout: TileLayout): string {
@@ -181,54 +210,23 @@ function tilePass(layout: TileLayout, tokens: number): string {
         i32.const 2
         i32.shl
         i32.add`;
-  return `${tokenInQuad('$xq', '$quadCodeBytes')}
-        local.set $px                  ;; token t's words, 16 bytes apart
-        ${tokenInQuad('$xs', '$quadPairBytes')}
-        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${js.map((j) => `
-        f32.const 0
-        f32x4.splat
-        local.set $acc${j}`).join('')}
-        local.get $p
-        local.set $pb
-        local.get $blocks
-        local.set $b
-        loop $block
-          local.get $pb
-          v128.load
-          local.set $ws                ;; the four rows' scales${layout.mins ? `
-          local.get $pb
-          v128.load offset=16
-          local.set $wm                ;; and their dmin · m / 8` : ''}${js.map((j) => layout.offset === 'initial' ? `
+  const parts = layout.halfScales ? 2 : 1;
+  const startDots = js.map((j) => layout.offset === 'initial' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           local.set $dot${j}             ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
           i32.const 0
           i32x4.splat
-          local.set $dot${j}`).join('')}
-          i32.const ${layout.steps}
-          local.set $k
-          loop $step
-            local.get $pb
-            v128.load offset=${headerBytes(layout)}
-            local.set $wv              ;; one word of each row${js.map((j) => `
-            local.get $px
-            v128.load32_splat offset=${4 * j}
-            local.get $wv
-            ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand
-            local.get $dot${j}
-            ${layout.add}
-            local.set $dot${j}`).join('')}
-            ${advance('$pb', 16)}
-            ${advance('$px', 4 * TOKEN_QUAD)}
-            ${countDown('$k', '$step')}
-          end${js.map((j) => `
+          local.set $dot${j}`).join('');
+  /** acc_j += the block's (or half's) dots of token j, scaled by the rows' `scales` and d_x. */
+  const flush = (j: number, scales: string): string => `
           local.get $dot${j}${layout.pairSums ? `
           i32x4.extadd_pairwise_i16x8_s` : ''}${layout.offset === 'subtract' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           i32x4.sub                    ;; minus 8 Σ q_x: the nibbles' +8` : ''}
           f32x4.convert_i32x4_s
-          local.get $ws
+          local.get ${scales}
           local.get $ps
           v128.load32_splat offset=${4 * j}
           f32x4.mul                    ;; d_w · d_x for the four rows
@@ -244,7 +242,42 @@ function tilePass(layout: TileLayout, tokens: number): string {
           f32x4.sub` : ''}
           local.get $acc${j}
           f32x4.add
-          local.set $acc${j}`).join('')}
+          local.set $acc${j}`;
+  return `${tokenInQuad('$xq', '$quadCodeBytes')}
+        local.set $px                  ;; token t's words, 16 bytes apart
+        ${tokenInQuad('$xs', '$quadPairBytes')}
+        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${js.map((j) => `
+        f32.const 0
+        f32x4.splat
+        local.set $acc${j}`).join('')}
+        local.get $p
+        local.set $pb
+        local.get $blocks
+        local.set $b
+        loop $block
+          local.get $pb
+          v128.load
+          local.set $ws                ;; the four rows' scales${headerBytes(layout) === 32 ? `
+          local.get $pb
+          v128.load offset=16
+          local.set $wm                ;; ${layout.mins ? 'and their dmin · m / 8' : 'and those of the second half'}` : ''}${[...Array(parts).keys()].map((part) => `${startDots}
+          i32.const ${layout.steps / parts}
+          local.set $k
+          loop $step${part}
+            local.get $pb
+            v128.load offset=${headerBytes(layout)}
+            local.set $wv              ;; one word of each row${js.map((j) => `
+            local.get $px
+            v128.load32_splat offset=${4 * j}
+            local.get $wv
+            ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand
+            local.get $dot${j}
+            ${layout.add}
+            local.set $dot${j}`).join('')}
+            ${advance('$pb', 16)}
+            ${advance('$px', 4 * TOKEN_QUAD)}
+            ${countDown('$k', `$step${part}`)}
+          end${js.map((j) => flush(j, part === 0 ? '$ws' : '$wm')).join('')}`).join('')}
           ${advance('$pb', headerBytes(layout))}
           ${advance('$ps', 8 * TOKEN_QUAD)}
           ${countDown('$b', '$block')}
@@ -264,7 +297,8 @@ function quantTiles(layout: TileLayout): FunctionSource {
       ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'], ['$pb', 'i32'], ['$pd', 'i32'], ['$px', 'i32'], ['$ps', 'i32'], ['$b', 'i32'], ['$k', 'i32'],
       ['$ws', 'v128'], ['$wm', 'v128'], ['$wv', 'v128'],
       ['$rowBytes', 'i32'], ['$pg', 'i32'], ['$gi', 'i32'], ...four.map((r) => [`$q${r}`, 'i32'] as const),
-      ...four.map((r) => [`$dk${r}`, 'f32'] as const), ...four.map((r) => [`$mk${r}`, 'f32'] as const), ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
+      ...four.map((r) => [`$dk${r}`, 'f32'] as const), ...four.map((r) => [`$mk${r}`, 'f32'] as const),
+      ['$low16', 'v128'], ['$three16', 'v128'], ['$bias16', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
       ...four.map((i) => [`$r${i}`, 'v128'] as const), ['$t01', 'v128'], ['$t23', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
     ],
     body: `
@@ -291,7 +325,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
   ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: layout.format === 'q4_k' ? widenKQuantChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: layout.format === 'q4_k' ? widenQ4KChunk() : layout.format === 'q6_k' ? widenQ6KChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 
@@ -316,10 +350,16 @@ export const q4_0I8Tiles = quantTiles(Q4_0_I8_TILES);
  */
 export const q4_kI8Tiles = quantTiles(Q4_K_I8_TILES);
 
-export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8' | 'q4_k_i8';
+/**
+ * `q6_k_tiles(...)`: Q6_K rows as GGUF stores them (as q4_k_i8_tiles) against int16 activation codes
+ * (quantize_x_i16). Equals q6_k_matvec up to f32 rounding.
+ */
+export const q6_kTiles = quantTiles(Q6_K_TILES);
+
+export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8' | 'q4_k_i8' | 'q6_k';
 
 /** Bytes of one thread's prefill panel for rows of `blocks` blocks. */
 export function tilePanelBytes(format: TileFormat, blocks: number): number {
-  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES, q4_k_i8: Q4_K_I8_TILES }[format];
+  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES, q4_k_i8: Q4_K_I8_TILES, q6_k: Q6_K_TILES }[format];
   return CHUNK_GROUPS * blocks * panelBlockBytes(layout);
 }
