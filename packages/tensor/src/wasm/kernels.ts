@@ -4,7 +4,7 @@ import { buildModule } from './module.ts';
 import { f16Panels, f32Matmul } from './kernels/f32-matmul.ts';
 import { f32Matvec } from './kernels/f32-matvec.ts';
 import { q4_0Groups, q4_0I8Groups, q8_0Groups } from './kernels/quant-groups.ts';
-import { q4_0I8Tiles, q4_0Tiles, q4_kI8Tiles, q6_kTiles, q8_0Tiles } from './kernels/quant-tiles.ts';
+import { q4_0I8Tiles, q4_0Tiles, q4_kI8Tiles, q5_kTiles, q6_kTiles, q8_0Tiles } from './kernels/quant-tiles.ts';
 import { interleaveQuads } from './kernels/interleave.ts';
 import { quantizeXI16, quantizeXI8, quantizeXI8Halves } from './kernels/quantize-x.ts';
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
@@ -42,6 +42,7 @@ export interface KernelExports {
   q6_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   f16_matmul(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number): void;
   f16_check(src: number, count: number, flag: number): void;
+  q5_k_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   q6_k_tiles(w: number, groups: number, blocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number, panel: number): void;
   f16_panels(w: number, rows: number, cols: number, x: number, y: number, tokens: number, yStride: number, panel: number): void;
   swiglu(gu: number, act: number, tokens: number, F: number, f0: number, f1: number): void;
@@ -54,7 +55,7 @@ export interface KernelExports {
   interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves, f16Panels, q6_kTiles];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnScores, attnValues, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves, f16Panels, q6_kTiles, q5_kTiles];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

@@ -2,7 +2,7 @@
 // memory). f32: decode (T < 4) runs the matvec kernel token by token, prefill the 4-token matmul tile.
 // Q8_0/Q4_0 (stored in row groups): the group kernel for decode, the tile kernel for prefill (its
 // activations interleaved by token quads first);
-// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel (Q4_K, Q6_K prefill: tiles); F16:
+// Q4_K/Q5_K/Q6_K (GGUF rows as they are): one row-at-a-time kernel for decode, tiles for prefill; F16:
 // f16_matmul for decode, for prefill the f32 tile over chunks widened into f32 panels (f16_panels).
 // All take chunks of at most TOKEN_CHUNK tokens. With worker threads, rows are split into equal slices
 // of whole 8-row groups.
@@ -125,13 +125,14 @@ function groupKernelPrefix(region: WasmRegion, format: RowGroupFormat): TileForm
 }
 
 /**
- * The prefill tile kernel for w (quant-tiles.ts): Q8_0/Q4_0 (row groups), and Q6_K and (with relaxed
- * SIMD) Q4_K when their rows come in whole groups of four (every phi-3 projection); undefined for the rest.
+ * The prefill tile kernel for w (quant-tiles.ts): Q8_0/Q4_0 (row groups), and Q5_K, Q6_K and (with
+ * relaxed SIMD) Q4_K when their rows come in whole groups of four (every phi-3 projection); undefined
+ * for the rest.
  */
 function tileFormatFor(region: WasmRegion, w: WeightMatrix): TileFormat | undefined {
   if (isRowGroupFormat(w.format)) return groupKernelPrefix(region, w.format);
   if (w.rows % ROW_GROUP !== 0) return undefined; // K-quant rows are not padded to whole groups
-  if (w.format === 'q6_k') return 'q6_k';
+  if (w.format === 'q6_k' || w.format === 'q5_k') return w.format;
   return w.format === 'q4_k' && region.kernels.q4_k_i8_tiles !== undefined ? 'q4_k_i8' : undefined;
 }
 

@@ -135,9 +135,13 @@ describe.each(K_KERNELS)('$kernel', ({ kernel, format, codeMax }) => {
     });
 });
 
-/** The K-quant prefill tile kernels: Q4_K against int8 activations (relaxed SIMD), Q6_K against int16. */
+/**
+ * The K-quant prefill tile kernels: Q4_K against int8 activations (relaxed SIMD), Q5_K and Q6_K against
+ * int16 (so Q5_K's prefill rounds activations more finely than its int8 decode kernel).
+ */
 const K_TILES = [
   ...(relaxedSimdAvailable() ? [{ tiles: 'q4_k_i8_tiles', matvec: 'q4_k_i8_matvec', format: 'q4_k', codeMax: X_CODE_MAX_I8 } as const] : []),
+  { tiles: 'q5_k_tiles', matvec: 'q5_k_matvec', format: 'q5_k', codeMax: X_CODE_MAX } as const,
   { tiles: 'q6_k_tiles', matvec: 'q6_k_matvec', format: 'q6_k', codeMax: X_CODE_MAX } as const,
 ];
 
@@ -149,7 +153,7 @@ function runKTiles(kernel: (typeof K_TILES)[number]['tiles'], placed: QuantizedM
   const quads = Math.ceil(T / 4);
   const scratch = region.scratchFor(rows, cols, 4 * quads)!;
   const interleaved = region.quadScratch(4 * quads, cols)!;
-  const panel = region.panelScratch(tilePanelBytes(int8 ? 'q4_k_i8' : 'q6_k', cols / 32), 1)!;
+  const panel = region.panelScratch(tilePanelBytes(kernel.replace('_tiles', '') as 'q4_k_i8' | 'q5_k' | 'q6_k', cols / 32), 1)!;
   region.f32.set(x, scratch.x / 4);
   (int8 ? region.kernels.quantize_x_i8 : region.kernels.quantize_x_i16)(scratch.x, (T * cols) / 32, scratch.xq, scratch.xs);
   region.kernels.interleave_quads(scratch.xq, quads, (cols * (int8 ? 1 : 2)) / 4, interleaved.xq);
@@ -198,7 +202,7 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
     });
 
   test.prop([fc.integer({ min: 4, max: 70 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 }), seed], { ...PROP, numRuns: 20 })(
-    'gives the per-token results for every T (prefill, 64-token chunks): exactly, or with Q4_K / Q6_K tiles up to f32 rounding', (T, r, superBlocks, s) => {
+    'gives the per-token results for every T (prefill, 64-token chunks): exactly, or with K-quant tiles their own spec', (T, r, superBlocks, s) => {
       const placed = one.place(randomKMatrix(format, r, superBlocks, s));
       const cols = placed.cols;
       const x = randomArray(T * cols, s + 1);
@@ -208,7 +212,7 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
       for (let t = 0; t < T; t++) wasmLinearInto(want.subarray(t * r), x.subarray(t * cols, (t + 1) * cols), placed, 1);
       const tiled = K_TILES.find((k) => k.format === format);
       if (tiled !== undefined && r % 4 === 0) {
-        // whole row groups: prefill runs the format's tiles, whose sums are grouped differently
+        // whole row groups: prefill runs the format's tiles (sums grouped differently; Q5_K: int16 activations)
         expectSpec(got, placed, x, T, tiled.codeMax, 16 * superBlocks + 8);
       } else {
         expect(got).toEqual(want); // same integer dots and f32 order per (token, row)

@@ -1,17 +1,14 @@
 // K-quant prefill panels (quant-tiles.ts): GGUF rows, as stored, unpacked one 32-element block of four
 // rows at a time into what the tiles read.
-//   Q4_K: the four rows' d·sc and dmin·m / 8 as f32 (the 6-bit scales and mins unpacked as ggml's
-//     `get_scale_min_k4` does), then their nibbles word-interleaved (one v128: the same 4 codes of
-//     the four rows).
+//   Q4_K, Q5_K: the four rows' d·sc and dmin·m / 8 as f32 (the 6-bit scales and mins unpacked as
+//     ggml's `get_scale_min_k4` does), then their codes word-interleaved (one v128: the same 4 nibbles,
+//     or for Q5_K 2 five-bit codes as i16, of the four rows).
 //   Q6_K: the four rows' d·sc of the block's two 16-element sub-blocks as f32, then the codes q − 32
 //     as i16, word-interleaved (one v128: the same 2 codes of the four rows).
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { advance, advanceBy, countDown, f16ToF32, transposeStore } from './snippets.ts';
 
 const rows = [...Array(ROW_GROUP).keys()];
-
-/** Panel bytes of one sub-block of four rows: d·sc ×4 and dmin·m / 8 ×4 (f32), then 8 word vectors. */
-export const K_PANEL_BLOCK_BYTES = 32 + 8 * 16;
 
 /** Pushes the 6-bit scale (or min) of sub-block s of the Q4_K super-block at local q (ggml `get_scale_min_k4`). */
 function kScaleOrMin(q: string, s: number, min: boolean): string {
@@ -34,13 +31,48 @@ function kScaleOrMin(q: string, s: number, min: boolean): string {
 }
 
 /**
- * The prologue of a Q4_K chunk: its n groups of four GGUF rows ($rowBytes apart, from $w) unpacked
- * into the panel at $panel one sub-block at a time: the four rows' d·sc and dmin·m / 8 as f32, then
- * their nibbles word-interleaved (sub-block s: the low or high nibbles of bytes 32⌊s/2⌋ … + 31 of the
- * codes). Uses i32 locals $w, $panel, $n, $blocks (sub-blocks per row), $rowBytes, $pg, $gi, $pd, $b,
- * $q0 … $q3; f32 $dk0 … $dk3, $mk0 … $mk3; v128 $r0 … $r3, $t01, $t23, $lowNibble (splat 0x0f).
+ * Pushes the i16x8 codes (0–31) of elements 8c … 8c + 7 of sub-block s of the Q5_K super-block at local
+ * q: the low (s even) or high nibbles of 8 qs bytes, plus bit s of the 8 matching qh bytes as bit 4
+ * (ggml-quants.c `dequantize_row_q5_K`). Needs v128 locals $low16 (i16 splat 15), $one16 (splat 1).
  */
-export function widenQ4KChunk(): string {
+function q5kCodes(q: string, s: number, c: number): string {
+  return `
+          local.get ${q}
+          v128.load8x8_u offset=${48 + 32 * (s >> 1) + 8 * c}${s % 2 === 0 ? `
+          local.get $low16
+          v128.and` : `
+          i32.const 4
+          i16x8.shr_u`}
+          local.get ${q}
+          v128.load8x8_u offset=${16 + 8 * c}${s === 0 ? '' : `
+          i32.const ${s}
+          i16x8.shr_u`}
+          local.get $one16
+          v128.and
+          i32.const 4
+          i16x8.shl
+          v128.or`;
+}
+
+/**
+ * The prologue of a Q4_K or Q5_K chunk: its n groups of four GGUF rows ($rowBytes apart, from $w)
+ * unpacked into the panel at $panel one 32-element sub-block at a time: the four rows' d·sc and
+ * dmin·m / 8 as f32, then their codes word-interleaved — Q4_K's nibbles as bytes (sub-block s: the
+ * low or high nibbles of bytes 32⌊s/2⌋ … + 31 of the codes), Q5_K's 5-bit codes as i16. Uses i32
+ * locals $w, $panel, $n, $blocks (sub-blocks per row), $rowBytes, $pg, $gi, $pd, $b, $q0 … $q3; f32
+ * $dk0 … $dk3, $mk0 … $mk3; v128 $r0 … $r3, $t01, $t23, $lowNibble (i8 splat 0x0f), $low16, $one16.
+ */
+export function widenQ45KChunk(format: 'q4_k' | 'q5_k'): string {
+  const superBlockBytes = format === 'q4_k' ? 144 : 176;
+  /** Q4_K: two vectors of 16 nibbles per row; Q5_K: four vectors of 8 i16 codes. */
+  const codeVectors = format === 'q4_k' ? 2 : 4;
+  const rowVector = (r: number, s: number, v: number): string => format === 'q5_k' ? q5kCodes(`$q${r}`, s, v) : `
+          local.get $q${r}
+          v128.load offset=${16 + 32 * (s >> 1) + 16 * v}${s % 2 === 0 ? `
+          local.get $lowNibble
+          v128.and` : `
+          i32.const 4
+          i8x16.shr_u`}`;
   const subBlock = (s: number): string => `${rows.map((r) => `
           local.get $pd${kScaleOrMin(`$q${r}`, s, false)}
           f32.convert_i32_s
@@ -51,16 +83,16 @@ export function widenQ4KChunk(): string {
           f32.convert_i32_s
           local.get $mk${r}
           f32.mul
-          f32.store offset=${16 + 4 * r}`).join('')}${[0, 1].map((h) => `${rows.map((r) => `
-          local.get $q${r}
-          v128.load offset=${16 + 32 * (s >> 1) + 16 * h}${s % 2 === 0 ? `
-          local.get $lowNibble
-          v128.and` : `
-          i32.const 4
-          i8x16.shr_u`}
-          local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * h)}`).join('')}
-          ${advance('$pd', K_PANEL_BLOCK_BYTES)}`;
+          f32.store offset=${16 + 4 * r}`).join('')}${[...Array(codeVectors).keys()].map((v) => `${rows.map((r) => `${rowVector(r, s, v)}
+          local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * v)}`).join('')}
+          ${advance('$pd', 32 + 64 * codeVectors)}`;
   return `
+      i32.const 15
+      i16x8.splat
+      local.set $low16
+      i32.const 1
+      i16x8.splat
+      local.set $one16
       local.get $w
       local.set $pg
       local.get $panel
@@ -83,7 +115,7 @@ export function widenQ4KChunk(): string {
           f32.const 0.125
           f32.mul
           local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('')}${[...Array(8).keys()].map(subBlock).join('')}${rows.map((r) => `
-          ${advance(`$q${r}`, 144)}`).join('')}
+          ${advance(`$q${r}`, superBlockBytes)}`).join('')}
           ${countDown('$b', '$widenSuper')}
         end
         ${advanceBy('$pg', '$rowBytes', 2)}

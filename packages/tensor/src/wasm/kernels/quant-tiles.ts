@@ -1,4 +1,4 @@
-// Q8_0 / Q4_0 / Q4_K / Q6_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
+// Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
 //   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j]),
 // as register tiles of one row group (four rows) × four tokens, with the rows in the lanes.
 //
@@ -20,20 +20,21 @@
 // with their 6-bit scales and mins unpacked to f32 (d·sc, dmin·m / 8), and the tile is Q4_0 × int8's
 // without the offset, minus the mins term (dmin·m / 8) · d_x · 8 Σ q_x. It equals the Q4_K matvec up to
 // f32 rounding, not bit for bit: the matvec groups the same sums by sub-block lanes instead of rows.
-// Q6_K (GGUF rows): the codes q − 32 widened to i16 against int16 activations, as Q8_0, with the
-// dots flushed after each 16-element half of a block (each half has its own scale); k-quant-panels.ts
-// unpacks both K-quant formats.
+// Q5_K (GGUF rows): Q4_K's scales and mins with the 5-bit codes widened to i16 against int16
+// activations (its decode kernel uses int8 ones with relaxed SIMD). Q6_K (GGUF rows): the codes q − 32
+// as i16 against int16 activations, as Q8_0, with the dots flushed after each 16-element half of a
+// block (each half has its own scale). k-quant-panels.ts unpacks the K-quant formats.
 //
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
 // and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
 // tokens, weights from DRAM, against the group kernels run over every token: Q8_0 54 → 76 GFLOP/s,
-// Q4_0 × int8 112 → 126, and at 64 tokens against their matvecs Q4_K × int8 51 → 110, Q6_K 18 → 70
-// (see the README's performance section).
+// Q4_0 × int8 112 → 126, and at 64 tokens against their matvecs Q4_K × int8 51 → 110, Q5_K 28 → 73,
+// Q6_K 18 → 70 (see the README's performance section).
 import type { FunctionSource } from '../assembler.ts';
 import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
-import { widenQ4KChunk, widenQ6KChunk } from './k-quant-panels.ts';
+import { widenQ45KChunk, widenQ6KChunk } from './k-quant-panels.ts';
 import {
   advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
 } from './snippets.ts';
@@ -47,7 +48,7 @@ export const TOKEN_QUAD = 4;
 interface TileLayout {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
   readonly name: TileFormat;
-  readonly format: 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+  readonly format: 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
   /** 32-bit words of one token's activation block (32 codes): 16 of int16 codes, 8 of int8. */
   readonly steps: 16 | 8;
   /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128 (row-group formats). */
@@ -144,6 +145,19 @@ const Q4_K_I8_TILES: TileLayout = {
   halfScales: false,
 };
 
+/** Q5_K (ggml `block_q5_K`, GGUF rows as they are): Q4_K's scales and mins, 5-bit codes as i16 against int16 activations. */
+const Q5_K_TILES: TileLayout = {
+  name: 'q5_k',
+  format: 'q5_k',
+  steps: 16,
+  dot: 'i32x4.dot_i16x8_s',
+  add: 'i32x4.add',
+  pairSums: false,
+  offset: 'none',
+  mins: true,
+  halfScales: false,
+};
+
 /**
  * Q6_K (ggml `block_q6_K`, GGUF rows as they are): codes q − 32 (−32 … 31) as i16 against int16
  * activations, like Q8_0's tile, with a scale per 16 elements (halfScales).
@@ -168,7 +182,8 @@ const panelBlockBytes = (layout: TileLayout): number => headerBytes(layout) + 16
 
 /** Bytes of W per row group and block of 32 columns (K-quants: 4 rows · super-block bytes / 8). */
 const groupBytesPerBlock = (layout: TileLayout): number =>
-  layout.format === 'q4_k' ? (4 * 144) / 8 : layout.format === 'q6_k' ? (4 * 210) / 8 : groupBlockBytes(layout.format);
+  layout.format === 'q4_k' ? (4 * 144) / 8 : layout.format === 'q5_k' ? (4 * 176) / 8 : layout.format === 'q6_k' ? (4 * 210) / 8
+    : groupBlockBytes(layout.format);
 
 /** The prologue of a chunk: its n groups (n · blocks group blocks, consecutive in W) unpacked into the panel. */
 function widenRowGroups(layout: TileLayout): string {
@@ -298,7 +313,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
       ['$ws', 'v128'], ['$wm', 'v128'], ['$wv', 'v128'],
       ['$rowBytes', 'i32'], ['$pg', 'i32'], ['$gi', 'i32'], ...four.map((r) => [`$q${r}`, 'i32'] as const),
       ...four.map((r) => [`$dk${r}`, 'f32'] as const), ...four.map((r) => [`$mk${r}`, 'f32'] as const),
-      ['$low16', 'v128'], ['$three16', 'v128'], ['$bias16', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
+      ['$low16', 'v128'], ['$three16', 'v128'], ['$bias16', 'v128'], ['$one16', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
       ...four.map((i) => [`$r${i}`, 'v128'] as const), ['$t01', 'v128'], ['$t23', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
     ],
     body: `
@@ -325,7 +340,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
   ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: layout.format === 'q4_k' ? widenQ4KChunk() : layout.format === 'q6_k' ? widenQ6KChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: layout.format === 'q4_k' || layout.format === 'q5_k' ? widenQ45KChunk(layout.format) : layout.format === 'q6_k' ? widenQ6KChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 
@@ -356,10 +371,13 @@ export const q4_kI8Tiles = quantTiles(Q4_K_I8_TILES);
  */
 export const q6_kTiles = quantTiles(Q6_K_TILES);
 
-export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8' | 'q4_k_i8' | 'q6_k';
+/** `q5_k_tiles(...)`: Q5_K rows as GGUF stores them (as q6_k_tiles). Equals q5_k_matvec up to f32 rounding. */
+export const q5_kTiles = quantTiles(Q5_K_TILES);
+
+export type TileFormat = 'q8_0' | 'q4_0' | 'q4_0_i8' | 'q4_k_i8' | 'q5_k' | 'q6_k';
 
 /** Bytes of one thread's prefill panel for rows of `blocks` blocks. */
 export function tilePanelBytes(format: TileFormat, blocks: number): number {
-  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES, q4_k_i8: Q4_K_I8_TILES, q6_k: Q6_K_TILES }[format];
+  const layout = { q8_0: Q8_0_TILES, q4_0: Q4_0_TILES, q4_0_i8: Q4_0_I8_TILES, q4_k_i8: Q4_K_I8_TILES, q5_k: Q5_K_TILES, q6_k: Q6_K_TILES }[format];
   return CHUNK_GROUPS * blocks * panelBlockBytes(layout);
 }
