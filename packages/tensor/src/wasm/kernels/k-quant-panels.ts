@@ -10,6 +10,44 @@ import { advance, advanceBy, countDown, f16ToF32, transposeStore } from './snipp
 
 const rows = [...Array(ROW_GROUP).keys()];
 
+/**
+ * The loop nest of a K-quant chunk's unpacking: for each of its $n groups of four GGUF rows ($q0 … $q3
+ * at the rows' super-block), for each super-block: `perSuperBlock` (the rows' f16 scales), then
+ * `blocks` (the eight 32-element blocks into the panel at $pd); then the rows step `superBlockBytes`.
+ * Uses i32 locals $w, $panel, $n, $blocks, $rowBytes, $pg, $gi, $pd, $b, $q0 … $q3.
+ */
+const overSuperBlocks = (superBlockBytes: number, perSuperBlock: string, blocks: string): string => `
+      local.get $w
+      local.set $pg
+      local.get $panel
+      local.set $pd
+      local.get $n
+      local.set $gi
+      loop $widenGroups${rows.map((r) => `
+        local.get $pg${r === 0 ? '' : `
+        local.get $rowBytes
+        i32.const ${r}
+        i32.mul
+        i32.add`}
+        local.set $q${r}`).join('')}
+        local.get $blocks
+        i32.const 3
+        i32.shr_u
+        local.set $b                   ;; super-blocks
+        loop $widenSuper${perSuperBlock}${blocks}${rows.map((r) => `
+          ${advance(`$q${r}`, superBlockBytes)}`).join('')}
+          ${countDown('$b', '$widenSuper')}
+        end
+        ${advanceBy('$pg', '$rowBytes', 2)}
+        ${countDown('$gi', '$widenGroups')}
+      end`;
+
+/** Sets v128 local `name` to an i16x8 splat of `value`. */
+const i16Constant = (name: string, value: number): string => `
+      i32.const ${value}
+      i16x8.splat
+      local.set ${name}`;
+
 /** Pushes the 6-bit scale (or min) of sub-block s of the Q4_K super-block at local q (ggml `get_scale_min_k4`). */
 function kScaleOrMin(q: string, s: number, min: boolean): string {
   const byte = (at: number): string => `
@@ -86,41 +124,12 @@ export function widenQ45KChunk(format: 'q4_k' | 'q5_k'): string {
           f32.store offset=${16 + 4 * r}`).join('')}${[...Array(codeVectors).keys()].map((v) => `${rows.map((r) => `${rowVector(r, s, v)}
           local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * v)}`).join('')}
           ${advance('$pd', 32 + 64 * codeVectors)}`;
-  return `
-      i32.const 15
-      i16x8.splat
-      local.set $low16
-      i32.const 1
-      i16x8.splat
-      local.set $one16
-      local.get $w
-      local.set $pg
-      local.get $panel
-      local.set $pd
-      local.get $n
-      local.set $gi
-      loop $widenGroups${rows.map((r) => `
-        local.get $pg${r === 0 ? '' : `
-        local.get $rowBytes
-        i32.const ${r}
-        i32.mul
-        i32.add`}
-        local.set $q${r}`).join('')}
-        local.get $blocks
-        i32.const 3
-        i32.shr_u
-        local.set $b                   ;; super-blocks
-        loop $widenSuper${rows.map((r) => `${f16ToF32(`$q${r}`, 0)}
+  const scales = rows.map((r) => `${f16ToF32(`$q${r}`, 0)}
           local.set $dk${r}${f16ToF32(`$q${r}`, 2)}
           f32.const 0.125
           f32.mul
-          local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('')}${[...Array(8).keys()].map(subBlock).join('')}${rows.map((r) => `
-          ${advance(`$q${r}`, superBlockBytes)}`).join('')}
-          ${countDown('$b', '$widenSuper')}
-        end
-        ${advanceBy('$pg', '$rowBytes', 2)}
-        ${countDown('$gi', '$widenGroups')}
-      end`;
+          local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('');
+  return `${i16Constant('$low16', 15)}${i16Constant('$one16', 1)}${overSuperBlocks(superBlockBytes, scales, [...Array(8).keys()].map(subBlock).join(''))}`;
 }
 
 /** Bytes of a ggml `block_q6_K`: ql 128, qh 64, 16 int8 scales, f16 d. */
@@ -170,39 +179,7 @@ export function widenQ6KChunk(): string {
           f32.store offset=${16 * h + 4 * r}    ;; d · sc of sub-block ${2 * k + h}`).join('')).join('')}${[0, 1, 2, 3].map((c) => `${rows.map((r) => `${q6kCodes(`$q${r}`, k, c)}
           local.set $r${r}`).join('')}${transposeStore('$pd', 32 + 64 * c)}`).join('')}
           ${advance('$pd', 32 + 16 * 16)}`;
-  return `
-      i32.const 15
-      i16x8.splat
-      local.set $low16
-      i32.const 3
-      i16x8.splat
-      local.set $three16
-      i32.const 32
-      i16x8.splat
-      local.set $bias16
-      local.get $w
-      local.set $pg
-      local.get $panel
-      local.set $pd
-      local.get $n
-      local.set $gi
-      loop $widenGroups${rows.map((r) => `
-        local.get $pg${r === 0 ? '' : `
-        local.get $rowBytes
-        i32.const ${r}
-        i32.mul
-        i32.add`}
-        local.set $q${r}`).join('')}
-        local.get $blocks
-        i32.const 3
-        i32.shr_u
-        local.set $b                   ;; super-blocks
-        loop $widenSuper${rows.map((r) => `${f16ToF32(`$q${r}`, 208)}
-          local.set $dk${r}`).join('')}${[...Array(8).keys()].map(block).join('')}${rows.map((r) => `
-          ${advance(`$q${r}`, Q6_K_BLOCK_BYTES)}`).join('')}
-          ${countDown('$b', '$widenSuper')}
-        end
-        ${advanceBy('$pg', '$rowBytes', 2)}
-        ${countDown('$gi', '$widenGroups')}
-      end`;
+  const scales = rows.map((r) => `${f16ToF32(`$q${r}`, 208)}
+          local.set $dk${r}`).join('');
+  return `${i16Constant('$low16', 15)}${i16Constant('$three16', 3)}${i16Constant('$bias16', 32)}${overSuperBlocks(Q6_K_BLOCK_BYTES, scales, [...Array(8).keys()].map(block).join(''))}`;
 }
