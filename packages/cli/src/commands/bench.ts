@@ -98,6 +98,10 @@ function runBench(model: Model, flags: BenchFlags, status: StatusOutput): { pref
   const rng = createRng(1);
   const randomTokens = (count: number): number[] => Array.from({ length: count }, () => Math.floor(rng.next() * model.config.vocabSize));
   const session = new InferenceSession(model);
+  // untimed warm-up, as llama-bench does: the first calls of each kernel run before the engine has
+  // optimized them (V8 compiles WebAssembly with a baseline tier first)
+  session.feed(randomTokens(Math.min(flags.p, 8)));
+  session.feed(randomTokens(1));
   const prefill: number[] = [];
   const decode: number[] = [];
   for (let rep = 0; rep < flags.r; rep++) {
