@@ -5,6 +5,7 @@
 //     or for Q5_K 2 five-bit codes as i16, of the four rows).
 //   Q6_K: the four rows' d·sc of the block's two 16-element sub-blocks as f32, then the codes q − 32
 //     as i16, word-interleaved (one v128: the same 2 codes of the four rows).
+import { blockFormat } from '../../quant/registry.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
 import { advance, advanceBy, countDown, f16ToF32, transposeStore } from './snippets.ts';
 
@@ -101,7 +102,6 @@ function q5kCodes(q: string, s: number, c: number): string {
  * $dk0 … $dk3, $mk0 … $mk3; v128 $r0 … $r3, $t01, $t23, $lowNibble (i8 splat 0x0f), $low16, $one16.
  */
 export function widenQ45KChunk(format: 'q4_k' | 'q5_k'): string {
-  const superBlockBytes = format === 'q4_k' ? 144 : 176;
   /** Q4_K: two vectors of 16 nibbles per row; Q5_K: four vectors of 8 i16 codes. */
   const codeVectors = format === 'q4_k' ? 2 : 4;
   const rowVector = (r: number, s: number, v: number): string => format === 'q5_k' ? q5kCodes(`$q${r}`, s, v) : `
@@ -129,11 +129,8 @@ export function widenQ45KChunk(format: 'q4_k' | 'q5_k'): string {
           f32.const 0.125
           f32.mul
           local.set $mk${r}              ;; dmin / 8: the sums are 8 Σ q_x`).join('');
-  return `${i16Constant('$low16', 15)}${i16Constant('$one16', 1)}${overSuperBlocks(superBlockBytes, scales, [...Array(8).keys()].map(subBlock).join(''))}`;
+  return `${i16Constant('$low16', 15)}${i16Constant('$one16', 1)}${overSuperBlocks(blockFormat(format).blockBytes, scales, [...Array(8).keys()].map(subBlock).join(''))}`;
 }
-
-/** Bytes of a ggml `block_q6_K`: ql 128, qh 64, 16 int8 scales, f16 d. */
-const Q6_K_BLOCK_BYTES = 210;
 
 /**
  * Pushes the i16x8 codes q − 32 of elements 32k + 8c … + 7 of the Q6_K super-block at local q (k < 8,
@@ -181,5 +178,5 @@ export function widenQ6KChunk(): string {
           ${advance('$pd', 32 + 16 * 16)}`;
   const scales = rows.map((r) => `${f16ToF32(`$q${r}`, 208)}
           local.set $dk${r}`).join('');
-  return `${i16Constant('$low16', 15)}${i16Constant('$three16', 3)}${i16Constant('$bias16', 32)}${overSuperBlocks(Q6_K_BLOCK_BYTES, scales, [...Array(8).keys()].map(block).join(''))}`;
+  return `${i16Constant('$low16', 15)}${i16Constant('$three16', 3)}${i16Constant('$bias16', 32)}${overSuperBlocks(blockFormat('q6_k').blockBytes, scales, [...Array(8).keys()].map(block).join(''))}`;
 }

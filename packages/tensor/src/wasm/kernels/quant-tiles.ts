@@ -32,7 +32,8 @@
 // Q4_0 × int8 112 → 126, and at 64 tokens against their matvecs Q4_K × int8 51 → 110, Q5_K 28 → 73,
 // Q6_K 18 → 70 (see the README's performance section).
 import type { FunctionSource } from '../assembler.ts';
-import { groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
+import { blockFormat } from '../../quant/registry.ts';
+import { groupBlockBytes, isRowGroupFormat, ROW_GROUP, type RowGroupFormat } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
 import { widenQ45KChunk, widenQ6KChunk } from './k-quant-panels.ts';
 import {
@@ -44,15 +45,15 @@ const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 /** Tokens per activation quad: the tile width, and the interleave of interleave_quads. */
 export const TOKEN_QUAD = 4;
 
-/** How one format's weights (row groups, or Q4_K's GGUF rows) become panel words, and how a tile multiplies them. */
+/** How one format's weights (row groups, or K-quants' GGUF rows) become panel words, and how a tile multiplies them. */
 interface TileLayout {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
   readonly name: TileFormat;
   readonly format: 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
   /** 32-bit words of one token's activation block (32 codes): 16 of int16 codes, 8 of int8. */
   readonly steps: 16 | 8;
-  /** Pushes row i's words 4k … 4k + 3 (k < steps / 4) of the row-group block at $pb as a v128 (row-group formats). */
-  readonly rowWords?: (i: number, k: number) => string;
+  /** The prologue that unpacks a chunk into the panel (widenRowGroups, or k-quant-panels.ts for GGUF rows). */
+  readonly widen: (layout: TileLayout) => string;
   /** The dot of a panel vector with a splat activation word, and how a tile accumulates it. */
   readonly dot: string;
   readonly add: string;
@@ -89,9 +90,9 @@ const Q8_0_TILES: TileLayout = {
   name: 'q8_0',
   format: 'q8_0',
   steps: 16,
-  rowWords: (i, k) => `
+  widen: (layout) => widenRowGroups(layout, (i, k) => `
       local.get $pb
-      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}`,
+      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}`),
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
@@ -104,8 +105,8 @@ const Q4_0_TILES: TileLayout = {
   name: 'q4_0',
   format: 'q4_0',
   steps: 16,
-  rowWords: (i, k) => `${nibbles(i, k >= 2)}
-      i16x8.extend_${k % 2 === 0 ? 'low' : 'high'}_i8x16_u`,
+  widen: (layout) => widenRowGroups(layout, (i, k) => `${nibbles(i, k >= 2)}
+      i16x8.extend_${k % 2 === 0 ? 'low' : 'high'}_i8x16_u`),
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
@@ -119,7 +120,7 @@ const Q4_0_I8_TILES: TileLayout = {
   name: 'q4_0_i8',
   format: 'q4_0',
   steps: 8,
-  rowWords: (i, k) => nibbles(i, k === 1),
+  widen: (layout) => widenRowGroups(layout, (i, k) => nibbles(i, k === 1)),
   dot: 'i16x8.relaxed_dot_i8x16_i7x16_s',
   add: 'i16x8.add',
   pairSums: true,
@@ -137,6 +138,7 @@ const Q4_K_I8_TILES: TileLayout = {
   name: 'q4_k_i8',
   format: 'q4_k',
   steps: 8,
+  widen: () => widenQ45KChunk('q4_k'),
   dot: 'i16x8.relaxed_dot_i8x16_i7x16_s',
   add: 'i16x8.add',
   pairSums: true,
@@ -150,6 +152,7 @@ const Q5_K_TILES: TileLayout = {
   name: 'q5_k',
   format: 'q5_k',
   steps: 16,
+  widen: () => widenQ45KChunk('q5_k'),
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
@@ -166,6 +169,7 @@ const Q6_K_TILES: TileLayout = {
   name: 'q6_k',
   format: 'q6_k',
   steps: 16,
+  widen: widenQ6KChunk,
   dot: 'i32x4.dot_i16x8_s',
   add: 'i32x4.add',
   pairSums: false,
@@ -180,14 +184,17 @@ const headerBytes = (layout: TileLayout): number => (layout.mins || layout.halfS
 /** Panel bytes of one group block (Q4_K: of one sub-block of four rows): the header, then `steps` word vectors. */
 const panelBlockBytes = (layout: TileLayout): number => headerBytes(layout) + 16 * layout.steps;
 
-/** Bytes of W per row group and block of 32 columns (K-quants: 4 rows · super-block bytes / 8). */
-const groupBytesPerBlock = (layout: TileLayout): number =>
-  layout.format === 'q4_k' ? (4 * 144) / 8 : layout.format === 'q5_k' ? (4 * 176) / 8 : layout.format === 'q6_k' ? (4 * 210) / 8
-    : groupBlockBytes(layout.format);
+/** Bytes of W per row group and block of 32 columns (K-quants, GGUF rows: four rows' eighth of a super-block). */
+const groupBytesPerBlock = ({ format }: TileLayout): number =>
+  isRowGroupFormat(format) ? groupBlockBytes(format) : (ROW_GROUP * blockFormat(format).blockBytes) / 8;
 
-/** The prologue of a chunk: its n groups (n · blocks group blocks, consecutive in W) unpacked into the panel. */
-function widenRowGroups(layout: TileLayout): string {
-  const rowWords = layout.rowWords!;
+/**
+ * The prologue of a Q8_0 / Q4_0 chunk: its n groups (n · blocks group blocks, consecutive in W)
+ * unpacked into the panel; `rowWords(i, k)` pushes row i's words 4k … 4k + 3 (k < steps / 4) of the
+ * row-group block at $pb as a v128.
+ */
+function widenRowGroups(layout: TileLayout, rowWords: (i: number, k: number) => string): string {
+  const format = layout.format as RowGroupFormat;
   const rows = [...Array(ROW_GROUP).keys()];
   return `
       local.get $w
@@ -202,7 +209,7 @@ function widenRowGroups(layout: TileLayout): string {
         local.get $pd${f16x4ToF32x4('$pb')}
         v128.store${[...Array(layout.steps / 4).keys()].map((k) => `${rows.map((i) => `${rowWords(i, k)}
         local.set $r${i}`).join('')}${transposeStore('$pd', 16 + 64 * k)}`).join('')}
-        ${advance('$pb', groupBlockBytes(layout.format as 'q8_0' | 'q4_0'))}
+        ${advance('$pb', groupBlockBytes(format))}
         ${advance('$pd', panelBlockBytes(layout))}
         ${countDown('$b', '$widen')}
       end`;
@@ -340,7 +347,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
   ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: layout.format === 'q4_k' || layout.format === 'q5_k' ? widenQ45KChunk(layout.format) : layout.format === 'q6_k' ? widenQ6KChunk() : widenRowGroups(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: layout.widen(layout), from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 
