@@ -55,6 +55,17 @@ const expF32x4 = (v: string): string => `
       i32x4.shl                        ;; 2^k as f32 bits
       f32x4.mul`;
 
+/** Pushes the address of f32 element [$t, $f] of a row-major matrix at local `base` whose rows are `rowFloats` (pushed) floats long. */
+const elementAddress = (base: string, rowFloats: string): string => `
+        local.get ${base}
+        local.get $t${rowFloats}
+        i32.mul
+        local.get $f
+        i32.add
+        i32.const 2
+        i32.shl
+        i32.add`;
+
 /**
  * `swiglu($gu, $act, $tokens, $F, $f0, $f1)`: byte offsets of gu [tokens, 2F] f32 and act [tokens, F]
  * f32; writes act[t, f] for f in [f0, f1) (a multiple of 4 wide, so threads split the columns).
@@ -72,27 +83,13 @@ export const swiglu: FunctionSource = {
         local.get $f1
         i32.ge_u
         br_if $colsDone
-        local.get $gu
-        local.get $t
+        ${elementAddress('$gu', `
         local.get $F
         i32.const 1
-        i32.shl
-        i32.mul
-        local.get $f
-        i32.add
-        i32.const 2
-        i32.shl
-        i32.add
+        i32.shl`)}
         local.set $g                   ;; &gu[t, f] (gate; up is F floats on)
-        local.get $act
-        local.get $t
-        local.get $F
-        i32.mul
-        local.get $f
-        i32.add
-        i32.const 2
-        i32.shl
-        i32.add
+        ${elementAddress('$act', `
+        local.get $F`)}
         local.set $o                   ;; &act[t, f]
         local.get $g
         v128.load
