@@ -165,34 +165,33 @@ function threadsOf(region: WasmRegion): number {
   return 1 + (region.parallel?.pool.helpers ?? 0);
 }
 
-/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_tiles` kernel. */
+/** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_tiles` or f16_panels kernel. */
 function runSplit(
   region: WasmRegion, w: WeightMatrix, scratch: Scratch, tokens: number, yStride: number, kernel: ParallelKernel,
   panel?: { base: number; bytesPerThread: number },
 ): void {
   const { rows, cols } = w;
   const blocks = cols / 32;
-  /** Kernel arguments for rows [r0, r0 + n) (r0 a multiple of the row group). */
-  const argsFor = (r0: number, n: number, thread: number): number[] => {
+  /** Kernel arguments for rows [r0, r0 + n) (r0 a multiple of the row group), before the panel. */
+  const rowArgs = (r0: number, n: number): number[] => {
     const yAt = scratch.y + 4 * r0;
     if (w.format === 'f32') {
       const wAt = w.data.byteOffset + r0 * cols * 4; // may exceed 2^31: i32 arguments wrap, wasm reads them unsigned
       return kernel === 'f32_matvec' ? [wAt, scratch.x, yAt, n, cols] : [wAt, n, cols, scratch.x, yAt, tokens, yStride];
     }
-    if (w.format === 'f16') {
-      const args = [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
-      return kernel === 'f16_panels' ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
-    }
+    if (w.format === 'f16') return [w.data.byteOffset + r0 * cols * 2, n, cols, scratch.x, yAt, tokens, yStride];
     if (K_QUANT_FORMATS.has(w.format)) {
       const superBlocks = cols / 256; // GGUF rows as they are: superBlocks blocks per row
       const wAt = w.data.byteOffset + r0 * superBlocks * blockFormat(w.format).blockBytes;
-      if (kernel.endsWith('_tiles')) return [wAt, n / ROW_GROUP, blocks, scratch.xq, scratch.xs, yAt, tokens, yStride, panel!.base + thread * panel!.bytesPerThread];
-      return [wAt, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
+      return kernel.endsWith('_tiles') ? [wAt, n / ROW_GROUP, blocks, scratch.xq, scratch.xs, yAt, tokens, yStride]
+        : [wAt, n, superBlocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
     }
     const groupBytes = blocks * groupBlockBytes(w.format as RowGroupFormat);
-    const args = [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
-    return kernel.endsWith('_tiles') ? [...args, panel!.base + thread * panel!.bytesPerThread] : args;
+    return [w.data.byteOffset + (r0 / ROW_GROUP) * groupBytes, Math.ceil(n / ROW_GROUP), blocks, scratch.xq, scratch.xs, yAt, tokens, yStride];
   };
+  // the kernels given a panel (`_tiles`, f16_panels) take their thread's as the last argument
+  const argsFor = (r0: number, n: number, thread: number): number[] =>
+    panel === undefined ? rowArgs(r0, n) : [...rowArgs(r0, n), panel.base + thread * panel.bytesPerThread];
   // equal slices of whole 8-row groups (two row groups)
   runOverThreads(region, kernel, rows, 8, PARALLEL_MIN_ROWS, argsFor);
 }
