@@ -171,7 +171,7 @@ describe.each(TILE_KERNELS)('$tiles (prefill)', ({ kernel, tiles, format }) => {
   const blockCounts = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 5 }), weight: 4 }, { arbitrary: fc.integer({ min: 96, max: 130 }), weight: 1 });
   const tokens = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 30, max: 34 })); // whole quads and every tail
   test.prop([fc.oneof(rows, fc.integer({ min: 15, max: 40 })), blockCounts, tokens, seed], { ...PROP, numRuns: 40 })(
-    `gives exactly what ${kernel} gives on the same activation codes (16-row chunks, 4-token tiles and their tails)`, (r, blocks, T, s) => {
+    `gives exactly what ${kernel} gives on the same activation codes (16-row chunks, 8-row × 4-token tiles, odd last groups, token tails)`, (r, blocks, T, s) => {
       const cols = 32 * blocks;
       const placed = arena.place(makeMatrix(format, r, cols, s));
       const x = randomArray(T * cols, s + 1);

@@ -5,7 +5,7 @@
 // taken CHUNK_ROWS at a time so the chunk stays in L2 while every token group passes over it. Lanes
 // accumulate in f32 like f32_matvec, so results agree with the reference up to f32 summation order.
 import type { FunctionSource, ValType } from '../assembler.ts';
-import { advance, CHUNK_ROWS, countDown, f16HalfToF32x4, f16VectorConstants, horizontalSum, outputAddress, rowChunksOverTokens } from './snippets.ts';
+import { advance, CHUNK_ROWS, countDown, f16HalfToF32x4, f16VectorConstants, horizontalSum, outputAddress, rowChunksOverTokens, touchLines } from './snippets.ts';
 
 /** Rows per register tile (with 4 tokens: 8 accumulators, 2 weight and 1 activation vector in registers). */
 const TILE_ROWS = 2;
@@ -195,10 +195,15 @@ export const f32Matmul: FunctionSource = {
 };
 
 /**
- * The prologue of an f16 chunk: its n rows (consecutive in W from $w) widened to f32 at $panel, where
- * the f32 tiles then read them (f16.ts widens the same way, f16_check keeps out Inf/NaN).
+ * The prologue of an f16 chunk: its n rows (consecutive in W from $w) touched (touchLines: +3%),
+ * then widened to f32 at $panel, where the f32 tiles read them (f16.ts widens the same way,
+ * f16_check keeps out Inf/NaN).
  */
 const widenF16Chunk = `
+      local.get $n
+      local.get $rowBytes
+      i32.mul
+      local.set $chunkBytes${touchLines('$w', '$chunkBytes')}
       local.get $w
       local.set $src
       local.get $panel
@@ -231,7 +236,7 @@ const widenF16Chunk = `
 export const f16Panels: FunctionSource = {
   name: 'f16_panels',
   params: [['$w', 'i32'], ['$rows', 'i32'], ['$cols', 'i32'], ['$x', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'], ['$panel', 'i32']],
-  locals: [...MATMUL_LOCALS, ['$rowBytes', 'i32'], ['$src', 'i32'], ['$dst', 'i32'], ['$h', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128']],
+  locals: [...MATMUL_LOCALS, ['$rowBytes', 'i32'], ['$chunkBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$src', 'i32'], ['$dst', 'i32'], ['$h', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128']],
   body: `${f16VectorConstants}
   local.get $cols
   i32.const 2

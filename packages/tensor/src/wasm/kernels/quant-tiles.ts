@@ -1,14 +1,15 @@
 // Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K prefill (T ≥ 4 tokens) in SIMD128: the sums of quant-groups.ts,
 //   Y[t, r] = Σ_b d_w[r, b] · d_x[t, b] · (Σ_j q_w[r, 32b + j] · q_x[t, 32b + j]),
-// as register tiles of one row group (four rows) × four tokens, with the rows in the lanes.
+// as register tiles of two row groups (eight rows) × four tokens, with the rows in the lanes.
 //
 // Each chunk of CHUNK_ROWS rows is first unpacked into a per-thread panel, word-interleaved: one v128
 // holds the same 32-bit word (2 int16 codes, or 4 int8 ones) of the four rows, [r0 r1 r2 r3]. The
 // activation codes come interleaved by token quads ([quad][word][4 tokens], interleave_quads), so
 // `v128.load32_splat` broadcasts one token's matching word to all four lanes, and one integer dot
 // (`i32x4.dot_i16x8_s`, or relaxed SIMD's `i16x8.relaxed_dot_i8x16_i7x16_s`) gives each row's partial
-// sum in its own lane. A block's dots accumulate in registers (four per tile, one per token) with no
-// transposes and no horizontal sums; each panel vector loaded feeds four tokens. At a block's end the
+// sum in its own lane. A block's dots accumulate in registers (eight per tile, one per group and token)
+// with no transposes and no horizontal sums; each panel vector loaded feeds four tokens, and each
+// activation word two groups. A chunk's last group, when it has an odd number, runs alone. At a block's end the
 // i32 lanes are the four rows' exact block dots, scaled and accumulated exactly as quant-groups.ts
 // does — so prefill gives bit for bit the results of decoding token by token.
 //
@@ -27,17 +28,22 @@
 //
 // Why this shape: V8 (TurboFan) places pure SIMD operations next to their uses and keeps loads in
 // program order, so a straight-line block of 16 independent dots (quant-groups.ts) hoists every load
-// and spills; a one-step loop body with four accumulators does not. One thread, [8192×3072], 32
-// tokens, weights from DRAM, against the group kernels run over every token: Q8_0 54 → 76 GFLOP/s,
-// Q4_0 × int8 112 → 126, and at 64 tokens against their matvecs Q4_K × int8 51 → 110, Q5_K 28 → 73,
-// Q6_K 18 → 70 (see the README's performance section).
+// and spills; a one-step loop body does not. With one group × four tokens a step is five loads and
+// four dots, and V8's per-iteration overhead dominates (~3 cycles a step where the dots need 2); two
+// groups × four tokens (eight dots, three loads) is the largest tile that stays in registers — three
+// groups or six tokens spill. Each chunk's prologue first touches its weight lines (touchLines), so
+// they arrive at memory bandwidth instead of at the unpacking's pace. One thread, [8192×3072], 32
+// tokens, weights from DRAM: Q4_0 × int8 122 → 148 GFLOP/s, Q8_0 79 → 90 for both changes (and
+// 112 → 122 and 54 → 76 earlier, against the group kernels run over every token); at 64 tokens
+// against their matvecs Q4_K × int8 51 → 124, Q5_K 28 → 78, Q6_K 18 → 74 (see the README's
+// performance section).
 import type { FunctionSource } from '../assembler.ts';
 import { blockFormat } from '../../quant/registry.ts';
 import { groupBlockBytes, isRowGroupFormat, ROW_GROUP, type RowGroupFormat } from '../../quant/row-groups.ts';
 import { codesAt } from './code-layouts.ts';
 import { widenQ45KChunk, widenQ6KChunk } from './k-quant-panels.ts';
 import {
-  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, transposeStore,
+  advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, storeGroupOutputs, touchLines, transposeStore,
 } from './snippets.ts';
 
 /** Groups per chunk (CHUNK_ROWS rows). */
@@ -215,9 +221,22 @@ function widenRowGroups(layout: TileLayout, rowWords: (i: number, k: number) => 
       end`;
 }
 
-/** One group (panel at $p) against `tokens` (4 or 1) tokens from $t: stores Y[$t + j, 4$i … 4$i + 3]. */
-function tilePass(layout: TileLayout, tokens: number): string {
+/** Row groups per tile: two (eight rows) while a chunk has two left, then one. */
+type TileGroups = 1 | 2;
+
+/**
+ * `groups` groups (their panels at $p and $p + $panelGroupBytes) against `tokens` (4 or 1) tokens
+ * from $t: stores Y[$t + j, 4($i + g) … 4($i + g) + 3]. Each splat activation word feeds every group,
+ * and each panel vector every token: with two groups × four tokens, eight dots per step share three
+ * loads (V8 keeps the eight accumulators in registers; three groups or six tokens spill).
+ */
+function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): string {
   const js = [...Array(tokens).keys()];
+  const gs = [...Array(groups).keys()];
+  /** Per (group, token) accumulators: the block's integer dots, and the running f32 outputs. */
+  const dot = (g: number, j: number): string => `$dot${g}${j}`;
+  const acc = (g: number, j: number): string => `$acc${g}${j}`;
+  const eachTile = (f: (g: number, j: number) => string): string => gs.map((g) => js.map((j) => f(g, j)).join('')).join('');
   const tokenInQuad = (base: string, quadBytes: string): string => `
         local.get ${base}
         local.get $t
@@ -233,16 +252,16 @@ function tilePass(layout: TileLayout, tokens: number): string {
         i32.shl
         i32.add`;
   const parts = layout.halfScales ? 2 : 1;
-  const startDots = js.map((j) => layout.offset === 'initial' ? `
+  const startDots = eachTile((g, j) => layout.offset === 'initial' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
-          local.set $dot${j}             ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
+          local.set ${dot(g, j)}            ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
           i32.const 0
           i32x4.splat
-          local.set $dot${j}`).join('');
-  /** acc_j += the block's (or half's) dots of token j, scaled by the rows' `scales` and d_x. */
-  const flush = (j: number, scales: string): string => `
-          local.get $dot${j}${layout.pairSums ? `
+          local.set ${dot(g, j)}`);
+  /** acc += the block's (or half's) dots of token j and group g, scaled by the rows' `scales` and d_x. */
+  const flush = (g: number, j: number, scales: string): string => `
+          local.get ${dot(g, j)}${layout.pairSums ? `
           i32x4.extadd_pairwise_i16x8_s` : ''}${layout.offset === 'subtract' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
@@ -253,7 +272,7 @@ function tilePass(layout: TileLayout, tokens: number): string {
           v128.load32_splat offset=${4 * j}
           f32x4.mul                    ;; d_w · d_x for the four rows
           f32x4.mul${layout.mins ? `
-          local.get $wm
+          local.get $wm${g}
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           f32x4.convert_i32x4_s
@@ -262,48 +281,54 @@ function tilePass(layout: TileLayout, tokens: number): string {
           f32x4.mul                    ;; 8 Σ q_x · d_x
           f32x4.mul
           f32x4.sub` : ''}
-          local.get $acc${j}
+          local.get ${acc(g, j)}
           f32x4.add
-          local.set $acc${j}`;
+          local.set ${acc(g, j)}`;
   return `${tokenInQuad('$xq', '$quadCodeBytes')}
         local.set $px                  ;; token t's words, 16 bytes apart
         ${tokenInQuad('$xs', '$quadPairBytes')}
-        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${js.map((j) => `
+        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${eachTile((g, j) => `
         f32.const 0
         f32x4.splat
-        local.set $acc${j}`).join('')}
+        local.set ${acc(g, j)}`)}
         local.get $p
-        local.set $pb
+        local.set $pw0${groups === 2 ? `
+        local.get $p
+        local.get $panelGroupBytes
+        i32.add
+        local.set $pw1                 ;; the next group's panel` : ''}
         local.get $blocks
         local.set $b
-        loop $block
-          local.get $pb
+        loop $block${gs.map((g) => `
+          local.get $pw${g}
           v128.load
-          local.set $ws                ;; the four rows' scales${headerBytes(layout) === 32 ? `
-          local.get $pb
+          local.set $ws${g}               ;; the four rows' scales${headerBytes(layout) === 32 ? `
+          local.get $pw${g}
           v128.load offset=16
-          local.set $wm                ;; ${layout.mins ? 'and their dmin · m / 8' : 'and those of the second half'}` : ''}${[...Array(parts).keys()].map((part) => `${startDots}
+          local.set $wm${g}               ;; ${layout.mins ? 'and their dmin · m / 8' : 'and those of the second half'}` : ''}`).join('')}${[...Array(parts).keys()].map((part) => `${startDots}
           i32.const ${layout.steps / parts}
           local.set $k
-          loop $step${part}
-            local.get $pb
+          loop $step${part}${gs.map((g) => `
+            local.get $pw${g}
             v128.load offset=${headerBytes(layout)}
-            local.set $wv              ;; one word of each row${js.map((j) => `
+            local.set $wv${g}              ;; one word of each row`).join('')}${js.map((j) => `
             local.get $px
             v128.load32_splat offset=${4 * j}
-            local.get $wv
+            local.set $xw                ;; token j's word, in every lane${gs.map((g) => `
+            local.get $xw
+            local.get $wv${g}
             ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand
-            local.get $dot${j}
+            local.get ${dot(g, j)}
             ${layout.add}
-            local.set $dot${j}`).join('')}
-            ${advance('$pb', 16)}
+            local.set ${dot(g, j)}`).join('')}`).join('')}${gs.map((g) => `
+            ${advance(`$pw${g}`, 16)}`).join('')}
             ${advance('$px', 4 * TOKEN_QUAD)}
             ${countDown('$k', `$step${part}`)}
-          end${js.map((j) => flush(j, part === 0 ? '$ws' : '$wm')).join('')}`).join('')}
-          ${advance('$pb', headerBytes(layout))}
+          end${eachTile((g, j) => flush(g, j, part === 0 ? `$ws${g}` : `$wm${g}`))}`).join('')}${gs.map((g) => `
+          ${advance(`$pw${g}`, headerBytes(layout))}`).join('')}
           ${advance('$ps', 8 * TOKEN_QUAD)}
           ${countDown('$b', '$block')}
-        end${js.map((j) => storeGroupOutputs(`$acc${j}`, j)).join('')}`;
+        end${eachTile((g, j) => storeGroupOutputs(acc(g, j), j, g))}`;
 }
 
 function quantTiles(layout: TileLayout): FunctionSource {
@@ -315,12 +340,12 @@ function quantTiles(layout: TileLayout): FunctionSource {
       ['$panel', 'i32'],
     ],
     locals: [
-      ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
+      ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$chunkBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
       ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'], ['$pb', 'i32'], ['$pd', 'i32'], ['$px', 'i32'], ['$ps', 'i32'], ['$b', 'i32'], ['$k', 'i32'],
-      ['$ws', 'v128'], ['$wm', 'v128'], ['$wv', 'v128'],
+      ['$pw0', 'i32'], ['$pw1', 'i32'], ['$ws0', 'v128'], ['$ws1', 'v128'], ['$wm0', 'v128'], ['$wm1', 'v128'], ['$wv0', 'v128'], ['$wv1', 'v128'], ['$xw', 'v128'],
       ['$rowBytes', 'i32'], ['$pg', 'i32'], ['$gi', 'i32'], ...four.map((r) => [`$q${r}`, 'i32'] as const),
       ...four.map((r) => [`$dk${r}`, 'f32'] as const), ...four.map((r) => [`$mk${r}`, 'f32'] as const),
-      ['$low16', 'v128'], ['$three16', 'v128'], ['$bias16', 'v128'], ['$one16', 'v128'], ...four.map((j) => [`$dot${j}`, 'v128'] as const), ...four.map((j) => [`$acc${j}`, 'v128'] as const),
+      ['$low16', 'v128'], ['$three16', 'v128'], ['$bias16', 'v128'], ['$one16', 'v128'], ...[0, 1].flatMap((g) => four.flatMap((j) => [[`$dot${g}${j}`, 'v128'], [`$acc${g}${j}`, 'v128']] as const)),
       ...four.map((i) => [`$r${i}`, 'v128'] as const), ['$t01', 'v128'], ['$t23', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
     ],
     body: `
@@ -346,8 +371,15 @@ function quantTiles(layout: TileLayout): FunctionSource {
   i32.const 15
   i8x16.splat
   local.set $lowNibble${f16VectorConstants}
-  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, { four: tilePass(layout, 4), one: tilePass(layout, 1) },
-    { prologue: layout.widen(layout), from: '$panel', step: '$panelGroupBytes' })}`,
+  ${chunksForEveryToken('$groups', CHUNK_GROUPS, '$groupBytes', 4 * ROW_GROUP, {
+    two: { four: tilePass(layout, 4, 2), one: tilePass(layout, 1, 2) },
+    one: { four: tilePass(layout, 4, 1), one: tilePass(layout, 1, 1) },
+  },
+    { prologue: `
+      local.get $n
+      local.get $groupBytes
+      i32.mul
+      local.set $chunkBytes${touchLines('$w', '$chunkBytes')}${layout.widen(layout)}`, from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 

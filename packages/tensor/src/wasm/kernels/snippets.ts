@@ -137,6 +137,30 @@ export const transposeStore = (dst: string, at: number): string => {
   return half(ZIP_LOW_32, 0) + half(ZIP_HIGH_32, 2);
 };
 
+/**
+ * Loads one byte of every 64-byte cache line of `bytes` (an i32 local) bytes at i32 local `from`, and
+ * drops it: the prologue of a prefill chunk, before its unpacking reads the lines again. Without it the
+ * unpacking has only the few lines in flight that its arithmetic leaves room for (a chunk comes in at
+ * DRAM latency, ~3 GB/s); this loop has nothing else to wait on, so the core issues as many misses
+ * as it can track and the chunk comes in at memory bandwidth. Uses i32 locals $touch, $lines.
+ */
+export const touchLines = (from: string, bytes: string): string => `
+      local.get ${from}
+      local.set $touch
+      local.get ${bytes}
+      i32.const 63
+      i32.add
+      i32.const 6
+      i32.shr_u
+      local.set $lines                 ;; ≥ 1 (bytes ≥ 1)
+      loop $touchLines
+        local.get $touch
+        i32.load8_u
+        drop
+        ${advance('$touch', 64)}
+        ${countDown('$lines', '$touchLines')}
+      end`;
+
 /** Rows of W per chunk in the prefill kernels: small enough that a chunk stays in L2 while every token group passes over it. */
 export const CHUNK_ROWS = 16;
 
@@ -162,10 +186,10 @@ export const outputAddress = (k: number, r = 0): string => `
       i32.add                          ;; &Y[t + ${k}, chunk row i + ${r}]`;
 
 /**
- * Stores v128 local `acc` at Y[$t + k, 4$i … 4$i + 3] (ROW_GROUP = 4) — where the row-group kernels (quant-groups.ts,
- * quant-tiles.ts) put a group's four outputs for one token. Uses locals $y, $t, $i, $yStride.
+ * Stores v128 local `acc` at Y[$t + k, 4($i + g) … 4($i + g) + 3] (ROW_GROUP = 4) — where the row-group kernels
+ * (quant-groups.ts, quant-tiles.ts) put a group's four outputs for one token. Uses locals $y, $t, $i, $yStride.
  */
-export const storeGroupOutputs = (acc: string, k = 0): string => `
+export const storeGroupOutputs = (acc: string, k = 0, g = 0): string => `
         local.get $y
         local.get $t${k === 0 ? '' : `
         i32.const ${k}
@@ -180,7 +204,7 @@ export const storeGroupOutputs = (acc: string, k = 0): string => `
         i32.shl
         i32.add
         local.get ${acc}
-        v128.store                     ;; Y[t + ${k}, 4i … 4i + 3]`;
+        v128.store${g === 0 ? '' : ` offset=${16 * g}`}                     ;; Y[t + ${k}, 4(i + ${g}) … 4(i + ${g}) + 3]`;
 
 /** Adds `count` (an i32 local) · 2^`shift` to i32 local `local`: a pointer step of a run-time size. */
 export const advanceBy = (local: string, count: string, shift: number): string => `
@@ -217,6 +241,12 @@ export interface ChunkWalk {
 export interface TokenTiles {
   readonly four: string;
   readonly one: string;
+}
+
+/** Token tiles over two items at once ($i, $i + 1: while two are left in the chunk), and over one (the last of an odd $n). */
+export interface ItemPairTiles {
+  readonly two: TokenTiles;
+  readonly one: TokenTiles;
 }
 
 /** Runs `four` for $t = 0, 4, 8, … while $t + 4 ≤ $tokens, then `one` for each remaining $t (both leave $t unchanged). */
@@ -307,37 +337,66 @@ export const rowChunksOverTokens = (four: string, one: string, rowBytes: string,
  * (quant-groups.ts, quant-tiles.ts, f16.ts): items (rows or row groups) `chunk` at a time; within a
  * chunk, tokens $t = 0 … $tokens − 1, and for each, items $i = 0 … $n − 1 with $p at the item's
  * weights. `item` runs once per (token, item) and must leave $t, $i, $n, $p unchanged. Given as
- * TokenTiles, the loops swap: for each item, `four` runs once per four tokens and `one` once per
- * token of the last tokens % 4.
+ * ItemPairTiles, the loops swap: for each pair of items $i, $i + 1 (then the last item when $n is
+ * odd), `four` runs once per four tokens and `one` once per token of the last tokens % 4.
  * After a chunk, $w advances by $n items of `itemBytes` (an i32 local) and $y by $n · `yBytesPerItem`.
  * `count` (an i32 local: items left) counts down. Uses locals $n, $t, $i, $p, $w, $y, $tokens;
  * tokens ≥ 1. `walk` can run a prologue per chunk and walk $p over a copy of the chunk instead (the
  * prefill panels).
  */
 export const chunksForEveryToken = (
-  count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string | TokenTiles, walk: ChunkWalk = {},
+  count: string, chunk: number, itemBytes: string, yBytesPerItem: number, item: string | ItemPairTiles, walk: ChunkWalk = {},
 ): string => {
+  const step = walk.step ?? itemBytes;
+  const nextItems = (k: number): string => `
+          local.get $p
+          local.get ${step}${k === 2 ? `
+          i32.const 1
+          i32.shl` : ''}
+          i32.add
+          local.set $p
+          local.get $i
+          i32.const ${k}
+          i32.add
+          local.set $i`;
   const overItems = (pass: string): string => `
         i32.const 0
         local.set $i
         local.get ${walk.from ?? '$w'}
         local.set $p
         loop $itemLoop
-          ${pass}
-          local.get $p
-          local.get ${walk.step ?? itemBytes}
-          i32.add
-          local.set $p
+          ${pass}${nextItems(1)}
           local.get $i
-          i32.const 1
-          i32.add
-          local.tee $i
           local.get $n
           i32.lt_u
           br_if $itemLoop
         end`;
-  // tiles: the item outside, so one item's weights stay in L1 while every token passes over them
-  const tokens = typeof item === 'string' ? forEachToken(overItems(item)) : overItems(forTokensInFours(item.four, item.one));
+  // tiles: the items outside, so their weights stay in L1 while every token passes over them
+  const overItemPairs = ({ two, one }: ItemPairTiles): string => `
+        i32.const 0
+        local.set $i
+        local.get ${walk.from ?? '$w'}
+        local.set $p
+        block $pairsDone
+          loop $pairs                  ;; two items per pass
+            local.get $n
+            local.get $i
+            i32.sub
+            i32.const 2
+            i32.lt_u
+            br_if $pairsDone
+            ${forTokensInFours(two.four, two.one)}${nextItems(2)}
+            br $pairs
+          end
+        end
+        block $lastDone
+          local.get $i
+          local.get $n
+          i32.ge_u
+          br_if $lastDone              ;; $n was even
+          ${forTokensInFours(one.four, one.one)}
+        end`;
+  const tokens = typeof item === 'string' ? forEachToken(overItems(item)) : overItemPairs(item);
   return chunkLoop(count, chunk, itemBytes, yBytesPerItem, `${walk.prologue ?? ''}${tokens}`);
 };
 
