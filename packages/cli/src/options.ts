@@ -26,6 +26,13 @@ export function parseInteger(value: string): number {
   return n;
 }
 
+/** commander argument parser: an integer ≥ 0. */
+export function parseNonNegativeInteger(value: string): number {
+  const n = parseInteger(value);
+  if (n < 0) throw new CommanderArgumentError('must be an integer ≥ 0.');
+  return n;
+}
+
 /** commander argument parser: an integer ≥ 1. */
 export function parsePositiveInteger(value: string): number {
   const n = parseInteger(value);

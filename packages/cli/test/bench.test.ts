@@ -9,7 +9,8 @@ function expectSaneResult(r: BenchResult): void {
   expect(Object.keys(r)).toEqual(FIELDS);
   expect(r.threads).toBe(1);
   for (const k of ['prefill_tok_s', 'decode_tok_s', 'load_s', 'peak_rss_mb'] as const) {
-    expect(Number.isFinite(r[k]) && r[k] > 0, `${k} = ${r[k]}`).toBe(true);
+    const value = r[k];
+    expect(value !== null && Number.isFinite(value) && value > 0, `${k} = ${value}`).toBe(true);
   }
 }
 
@@ -41,7 +42,22 @@ describe('phi3 bench', () => {
     expect(result.peak_rss_mb).toBeGreaterThan((2 * 32064 * 3072 * 4) / 2 ** 20);
   });
 
+  test('-n 0 or -p 0 skips that test, as llama-bench does: no table row, null in JSON', async () => {
+    const prefillOnly = await runCli(['bench', '-p', '8', '-n', '0', '-r', '1']);
+    expect(prefillOnly.code, prefillOnly.stderr).toBe(0);
+    expect(prefillOnly.stdout).toMatch(/\| pp8 \| [\d.]+ ± [\d.]+ \|$/m);
+    expect(prefillOnly.stdout).not.toMatch(/\| tg/);
+    const decodeOnly = await runCli(['bench', '-p', '0', '-n', '2', '-r', '1', '-o', 'json']);
+    expect(decodeOnly.code, decodeOnly.stderr).toBe(0);
+    const result = JSON.parse(decodeOnly.stdout) as BenchResult;
+    expect(Object.keys(result)).toEqual(FIELDS);
+    expect(result.prefill_tok_s).toBeNull();
+    expect(result.decode_tok_s).toBeGreaterThan(0);
+  });
+
   const errors: [string, string[], number, RegExp][] = [
+    ['nothing to measure', ['-p', '0', '-n', '0'], 2, /-p 0 and -n 0: nothing to measure/],
+    ['negative -n', ['-n', '-1'], 2, /argument '-1' is invalid. must be an integer ≥ 0/],
     ['threads with the TypeScript kernels', ['-t', '2', '--kernels', 'ts'], 2, /2 threads need the wasm kernels/],
     ['unknown random model', ['--random', 'phi-4'], 2, /argument 'phi-4' is invalid/],
     ['--layers without --random', ['--layers', '2'], 2, /--layers only applies to --random/],

@@ -2,7 +2,8 @@
  * `phi3 bench`: prefill and decode speed, llama-bench style (`-p` prompt tokens, `-n` generated
  * tokens, `-r` repetitions, `-t` threads, `-o md|json`). Like llama-bench, the two tests are
  * separate: "pp" feeds `-p` random tokens to an empty cache in one forward, "tg" feeds `-n` tokens one
- * at a time from an empty cache. Figures are medians over the repetitions.
+ * at a time from an empty cache; `-p 0` or `-n 0` skips that test. Figures are medians over the
+ * repetitions (null in JSON for a skipped test).
  *
  * `--random phi-3-mini|phi-3-small|phi-3-medium` builds random weights of the real dimensions in memory
  * (random-weights.ts); `--dtype q8_0|q4_0` quantizes any model's matrices in memory first.
@@ -13,7 +14,9 @@ import { createRng } from '@phi3/tensor';
 import {
   ContextLengthError, InferenceSession, resolveKernels, type Model, type WeightSource,
 } from '@phi3/model';
-import { addWeightPlacementOptions, isVerbose, oneLineErrors, parsePositiveInteger, type WeightPlacementFlags } from '../options.ts';
+import {
+  addWeightPlacementOptions, isVerbose, oneLineErrors, parseNonNegativeInteger, parsePositiveInteger, type WeightPlacementFlags,
+} from '../options.ts';
 import { stderrStatus, statusLine, type StatusOutput } from '../progress.ts';
 import { buildPlacedModel, countParameters, formatCount, openCheckpoint } from '../load-model.ts';
 import { DEFAULT_MODEL_DIR } from '../default-model.ts';
@@ -30,12 +33,12 @@ interface BenchFlags extends WeightPlacementFlags {
   o: 'md' | 'json';
 }
 
-/** The `-o json` object: exactly the fields DESIGN.md specifies (medians over the repetitions). */
+/** The `-o json` object: exactly the fields DESIGN.md specifies (medians over the repetitions; null: test skipped). */
 export interface BenchResult {
   model: string;
   threads: number;
-  prefill_tok_s: number;
-  decode_tok_s: number;
+  prefill_tok_s: number | null;
+  decode_tok_s: number | null;
   load_s: number;
   peak_rss_mb: number;
 }
@@ -46,20 +49,21 @@ export function register(program: Command): void {
     .addOption(new Option('-m, --model <path>', 'HF model folder or GGUF file').conflicts('random'))
     .addOption(new Option('--random <name>', 'random weights with real dimensions').choices(Object.keys(RANDOM_PRESETS)))
     .addOption(new Option('--layers <n>', 'with --random: keep only the first n layers (quick runs at full width)').argParser(parsePositiveInteger))
-    .addOption(new Option('-p <n>', 'prompt tokens (pp test)').argParser(parsePositiveInteger).default(512))
-    .addOption(new Option('-n <n>', 'generated tokens (tg test)').argParser(parsePositiveInteger).default(128))
+    .addOption(new Option('-p <n>', 'prompt tokens (pp test; 0 skips it)').argParser(parseNonNegativeInteger).default(512))
+    .addOption(new Option('-n <n>', 'generated tokens (tg test; 0 skips it)').argParser(parseNonNegativeInteger).default(128))
     .addOption(new Option('-r <n>', 'repetitions').argParser(parsePositiveInteger).default(5))
     .addOption(new Option('-o <format>', 'output format').choices(['md', 'json']).default('md'));
   addWeightPlacementOptions(cmd).action((flags: BenchFlags, self: Command) => {
       if (flags.layers !== undefined && flags.random === undefined) throw new UsageError('--layers only applies to --random models');
+      if (flags.p === 0 && flags.n === 0) throw new UsageError('-p 0 and -n 0: nothing to measure');
       const status = stderrStatus(isVerbose(self));
       const { model, name, loadSeconds } = loadBenchModel(flags, status);
       const { prefill, decode } = runBench(model, flags, status);
       const result: BenchResult = {
         model: name,
         threads: flags.threads,
-        prefill_tok_s: median(prefill),
-        decode_tok_s: median(decode),
+        prefill_tok_s: flags.p > 0 ? median(prefill) : null,
+        decode_tok_s: flags.n > 0 ? median(decode) : null,
         load_s: loadSeconds,
         peak_rss_mb: process.resourceUsage().maxRSS / 1024, // maxRSS is in KiB
       };
@@ -100,23 +104,29 @@ function runBench(model: Model, flags: BenchFlags, status: StatusOutput): { pref
   const session = new InferenceSession(model);
   // untimed warm-up, as llama-bench does: the first calls of each kernel run before the engine has
   // optimized them (V8 compiles WebAssembly with a baseline tier first)
-  session.feed(randomTokens(Math.min(flags.p, 8)));
+  if (flags.p > 0) session.feed(randomTokens(Math.min(flags.p, 8)));
   session.feed(randomTokens(1));
   const prefill: number[] = [];
   const decode: number[] = [];
   for (let rep = 0; rep < flags.r; rep++) {
-    session.reset();
-    const prompt = randomTokens(flags.p);
-    let t0 = performance.now();
-    session.feed(prompt);
-    prefill.push(flags.p / ((performance.now() - t0) / 1000));
-
-    session.reset();
-    const tokens = randomTokens(flags.n);
-    t0 = performance.now();
-    for (const token of tokens) session.feed([token]);
-    decode.push(flags.n / ((performance.now() - t0) / 1000));
-    statusLine(status, `rep ${rep + 1}/${flags.r}: pp${flags.p} ${prefill[rep].toFixed(2)} tok/s, tg${flags.n} ${decode[rep].toFixed(2)} tok/s`);
+    const done: string[] = [];
+    if (flags.p > 0) {
+      session.reset();
+      const prompt = randomTokens(flags.p);
+      const t0 = performance.now();
+      session.feed(prompt);
+      prefill.push(flags.p / ((performance.now() - t0) / 1000));
+      done.push(`pp${flags.p} ${prefill[rep].toFixed(2)} tok/s`);
+    }
+    if (flags.n > 0) {
+      session.reset();
+      const tokens = randomTokens(flags.n);
+      const t0 = performance.now();
+      for (const token of tokens) session.feed([token]);
+      decode.push(flags.n / ((performance.now() - t0) / 1000));
+      done.push(`tg${flags.n} ${decode[rep].toFixed(2)} tok/s`);
+    }
+    statusLine(status, `rep ${rep + 1}/${flags.r}: ${done.join(', ')}`);
   }
   return { prefill, decode };
 }
@@ -141,8 +151,8 @@ function markdown(r: BenchResult, model: Model, flags: BenchFlags, prefill: numb
   return [
     '| model | params | variant | kernels | threads | test | t/s |',
     '| --- | ---: | --- | --- | ---: | ---: | ---: |',
-    row(`pp${flags.p}`, prefill),
-    row(`tg${flags.n}`, decode),
+    ...(flags.p > 0 ? [row(`pp${flags.p}`, prefill)] : []),
+    ...(flags.n > 0 ? [row(`tg${flags.n}`, decode)] : []),
     '',
     `load ${r.load_s.toFixed(2)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB, ${flags.r} repetitions`,
     '',
