@@ -1,12 +1,12 @@
 // A persistent pool of worker threads that run slices of a matvec's rows on the same shared wasm
 // memories as the main thread: weights, activation codes and outputs are never copied, a job is a
 // few i32 stores plus one Atomics.notify, picked up by a worker that polls for a while before it
-// sleeps (protocol.ts SPIN_POLLS), so whole matvecs are split, never tiny pieces. The main thread
+// sleeps (protocol.ts SPIN_MS), so whole matvecs are split, never tiny pieces. The main thread
 // works on its own slice meanwhile.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { kernelModule } from '../wasm/kernels.ts';
 import {
-  ARG0, DONE, FAILED, FN, KERNEL_NAMES, MAX_ARGS, OP, OP_ADD_REGION, OP_CALL, OP_EXIT, REGION, SEQ, SLOT_INTS, SPIN_POLLS, type ParallelKernel,
+  ARG0, DONE, FAILED, FN, KERNEL_NAMES, MAX_ARGS, OP, OP_ADD_REGION, OP_CALL, OP_EXIT, REGION, SEQ, SLOT_INTS, SPIN_MS, type ParallelKernel,
 } from './protocol.ts';
 
 export class MatvecPool {
@@ -61,7 +61,10 @@ export class MatvecPool {
   /** Blocks until worker `i` has finished its last job; throws if that job failed in the worker. */
   wait(i: number): void {
     const doneIndex = i * SLOT_INTS + DONE;
-    for (let p = 0; p < SPIN_POLLS && Atomics.load(this.control, doneIndex) !== this.seq[i]; p++); // see SPIN_POLLS
+    const deadline = performance.now() + SPIN_MS; // see SPIN_MS
+    while (Atomics.load(this.control, doneIndex) !== this.seq[i] && performance.now() < deadline) {
+      for (let p = 0; p < 1000 && Atomics.load(this.control, doneIndex) !== this.seq[i]; p++);
+    }
     for (;;) {
       const done = Atomics.load(this.control, doneIndex);
       if (done === this.seq[i]) break;
