@@ -131,14 +131,15 @@ function rowLogSumExp(x: Float32Array, off: number, cols: number): number {
  */
 export function softmaxInto(out: Float32Array, x: Float32Array, rows: number, cols: number): void {
   assertRows(out, x, rows, cols, 'softmaxInto');
+  const e = new Float64Array(cols); // one row's exp(x − max)
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = rowMax(x, off, cols);
-    // exp is evaluated twice so each output is rounded to f32 once (no stored intermediate).
+    // the exponentials are kept in f64, so each output is rounded to f32 once
     let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(x[off + j] - m);
+    for (let j = 0; j < cols; j++) s += (e[j] = Math.exp(x[off + j] - m));
     const inv = 1 / s;
-    for (let j = 0; j < cols; j++) out[off + j] = Math.exp(x[off + j] - m) * inv;
+    for (let j = 0; j < cols; j++) out[off + j] = e[j] * inv;
   }
 }
 
