@@ -12,9 +12,35 @@ import {
   WasmWeightArena, blockFormat, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, quantizedMatrix, type WeightMatrix,
 } from '../packages/tensor/src/index.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: 'f32,f16,q8_0,q4_0,q4_k,q5_k,q6_k' }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
-const REPS = Number(values.reps);
-const FORMATS = values.formats.split(',');
+const ALL_FORMATS = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const;
+const USAGE = 'usage: tsx benchmarks/kernels.ts [--reps 9] [--formats f32,f16,q8_0,q4_0,q4_k,q5_k,q6_k] [--shapes 8192x3072,3072x8192]';
+
+/** The flags, checked: a one-line message and exit code 2 for anything else (as the phi3 CLI does). */
+function parseFlags(): { reps: number; formats: string[]; shapes: number[][] } {
+  try {
+    const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' }, reps: { type: 'string', default: '9' }, formats: { type: 'string', default: ALL_FORMATS.join(',') }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
+    if (values.help === true) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const reps = Number(values.reps);
+    const formats = values.formats.split(',');
+    const shapes = values.shapes.split(',').map((s) => s.split('x').map(Number));
+    if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps ${values.reps}: expected a positive integer`);
+    const unknown = formats.find((f) => !(ALL_FORMATS as readonly string[]).includes(f));
+    if (unknown !== undefined) throw new Error(`--formats: unknown format "${unknown}"`);
+    // rows: whole row groups; columns: whole 256-element K-quant super-blocks
+    if (shapes.some((s) => s.length !== 2 || s.some((d) => !Number.isInteger(d) || d < 1) || s[0] % 4 !== 0 || s[1] % 256 !== 0)) {
+      throw new Error(`--shapes ${values.shapes}: expected RxC pairs, R a multiple of 4 and C of 256`);
+    }
+    return { reps, formats, shapes };
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const { reps: REPS, formats: FORMATS, shapes: SHAPES } = parseFlags();
 const WORKING_SET = 128 * 1024 * 1024;
 const PREFILL_T = 64;
 
@@ -48,10 +74,10 @@ function time(copies: WeightMatrix[], T: number, x: Float32Array, out: Float32Ar
 }
 
 const rows: string[] = [];
-for (const [R, C] of values.shapes.split(',').map((s) => s.split('x').map(Number))) {
+for (const [R, C] of SHAPES) {
   const dense = new Float32Array(R * C);
   fillNormal(dense, rng, 0.02);
-  for (const format of (['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const).filter((f) => FORMATS.includes(f))) {
+  for (const format of ALL_FORMATS.filter((f) => FORMATS.includes(f))) {
     const base = format === 'f32' ? denseMatrix(dense, R, C)
       : format === 'q4_k' || format === 'q5_k' || format === 'q6_k' ? randomKQuant(format, R, C) : quantizeMatrix(denseMatrix(dense, R, C), format);
     const n = Math.max(2, Math.ceil(WORKING_SET / matrixBytes(base)));

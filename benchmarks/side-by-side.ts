@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigReader, variantForModelType, type ModelConfig } from '../packages/model/src/index.ts';
-import { ggufModelMetadata, ggufModelTensors, type GgufExportConfig, type GgufOutType } from '../packages/model/src/weights/gguf-export.ts';
+import {
+  GGUF_OUT_TYPES, ggufModelMetadata, ggufModelTensors, isGgufOutType, type GgufExportConfig, type GgufOutType,
+} from '../packages/model/src/weights/gguf-export.ts';
 import { ggufTokenizerMetadata } from '../packages/model/src/weights/gguf-vocab.ts';
 import { writeGguf } from '../packages/model/src/weights/gguf-writer.ts';
 import { RANDOM_PRESETS, randomWeightSource, tensorShapes } from '../packages/cli/src/random-weights.ts';
@@ -73,20 +75,43 @@ function runJson(command: string, args: string[]): EngineResult {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as EngineResult;
 }
 
+const USAGE = `usage: tsx benchmarks/side-by-side.ts [--model mini|small] [--types ${GGUF_OUT_TYPES.join(',')}] [-t 2] [-p 64] [-n 32] [-r 3]`;
+
+/** The flags, checked: a one-line message and exit code 2 for anything else (as the phi3 CLI does). */
+function parseFlags(): { model: 'mini' | 'small'; types: GgufOutType[]; t: string; p: string; n: string; r: string } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        model: { type: 'string', default: 'mini' },
+        types: { type: 'string', default: 'q8_0,q4_0' },
+        t: { type: 'string', short: 't', default: '2' },
+        p: { type: 'string', short: 'p', default: '64' },
+        n: { type: 'string', short: 'n', default: '32' },
+        r: { type: 'string', short: 'r', default: '3' },
+      },
+    });
+    if (values.help === true) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    if (values.model !== 'mini' && values.model !== 'small') throw new Error(`--model ${values.model}: expected mini or small`);
+    const types = values.types.split(',');
+    const unknown = types.find((type) => !isGgufOutType(type));
+    if (unknown !== undefined) throw new Error(`--types: unknown type "${unknown}"`);
+    for (const letter of ['t', 'p', 'n', 'r'] as const) {
+      if (!/^[1-9][0-9]*$/.test(values[letter])) throw new Error(`-${letter} ${values[letter]}: expected a positive integer (both engines run both tests)`);
+    }
+    const { t, p, n, r } = values;
+    return { model: values.model, types: types as GgufOutType[], t, p, n, r };
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string', default: 'mini' },
-      types: { type: 'string', default: 'q8_0,q4_0' },
-      t: { type: 'string', short: 't', default: '2' },
-      p: { type: 'string', short: 'p', default: '64' },
-      n: { type: 'string', short: 'n', default: '32' },
-      r: { type: 'string', short: 'r', default: '3' },
-    },
-  });
-  const model = values.model === 'small' ? 'small' : 'mini';
-  const types = values.types.split(',') as GgufOutType[];
-  const { t, p, n, r } = values;
+  const { model, types, t, p, n, r } = parseFlags();
   mkdirSync(SCRATCH, { recursive: true });
   ensureLlamaCpp();
   const rows: string[] = [];
