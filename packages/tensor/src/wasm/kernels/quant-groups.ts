@@ -20,6 +20,42 @@ import {
 /** Groups per chunk (CHUNK_ROWS rows, ≈ 52 KiB of Q8_0 at phi-3-mini's width). */
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 
+/** A block's four row dots into $r0 … $r3, straight-line: the activations in $xv0 …, then each row's rowDot. */
+function straightBlock(layout: CodeLayout): string {
+  return `${[...Array(layout.xBlockBytes / 16).keys()].map((k) => `
+          local.get $q
+          v128.load offset=${16 * k}
+          local.set $xv${k}`).join('')}${[0, 1, 2, 3].map((i) => `
+          ${layout.rowDot('$pb', i)}
+          local.set $r${i}`).join('')}`;
+}
+
+/** A block's four row dots into $r0 … $r3 as a loop over slices of the codes (CodeLayout.slices). */
+function slicedBlock(slices: NonNullable<CodeLayout['slices']>): string {
+  return `${[0, 1, 2, 3].map((i) => `
+          i32.const 0
+          i32x4.splat
+          local.set $r${i}`).join('')}
+          local.get $q
+          local.set $pq
+          local.get $pb
+          local.set $pk
+          i32.const ${slices.count}
+          local.set $k
+          loop $slice
+            local.get $pq
+            v128.load
+            local.set $xv0             ;; one slice of the activations${[0, 1, 2, 3].map((i) => `
+            ${slices.rowSliceDot(i)}
+            local.get $r${i}
+            i32x4.add
+            local.set $r${i}`).join('')}
+            ${advance('$pq', slices.xBytes)}
+            ${advance('$pk', slices.codeBytes)}
+            ${countDown('$k', '$slice')}
+          end`;
+}
+
 /** One group (four rows at $p) against token $t: stores Y[$t, 4$i … 4$i + 3]. */
 function groupPass(layout: CodeLayout): string {
   const add = layout.partialSums === 'i16' ? 'i16x8.add' : 'i32x4.add';
@@ -43,24 +79,12 @@ function groupPass(layout: CodeLayout): string {
         local.set $s                   ;; token t's (scale, 8 Σ codes) pairs
         local.get $blocks
         local.set $b
-        loop $block
-          ${[...Array(layout.xBlockBytes / 16).keys()].map((k) => `
-          local.get $q
-          v128.load offset=${16 * k}
-          local.set $xv${k}`).join('')}
-          ${layout.rowDot('$pb', 0)}
-          local.set $d0
-          ${layout.rowDot('$pb', 1)}
-          local.set $d1
-          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
+        loop $block${layout.slices === undefined ? straightBlock(layout) : slicedBlock(layout.slices)}
+          ${pairSum('$r0', '$r1', ZIP_LOW_32, ZIP_HIGH_32, add)}
           local.set $sum01                ;; [r0 lanes 0+2, r1 lanes 0+2, r0 lanes 1+3, r1 lanes 1+3]
-          ${layout.rowDot('$pb', 2)}
-          local.set $d0
-          ${layout.rowDot('$pb', 3)}
-          local.set $d1
-          ${pairSum('$d0', '$d1', ZIP_LOW_32, ZIP_HIGH_32, add)}
-          local.set $d0                   ;; the same for rows 2 and 3
-          ${pairSum('$sum01', '$d0', LOW_64, HIGH_64, add)}${layout.partialSums === 'i16' ? `
+          ${pairSum('$r2', '$r3', ZIP_LOW_32, ZIP_HIGH_32, add)}
+          local.set $r0                   ;; the same for rows 2 and 3
+          ${pairSum('$sum01', '$r0', LOW_64, HIGH_64, add)}${layout.partialSums === 'i16' ? `
           i32x4.extadd_pairwise_i16x8_s  ;; each i32 lane held its row's total as two i16 halves` : ''}
           ;; [block dot of row 0, row 1, row 2, row 3]${layout.offset ? `
           local.get $s
@@ -92,7 +116,7 @@ function quantGroups(layout: CodeLayout): FunctionSource {
       ['$groupBytes', 'i32'], ['$xqStride', 'i32'], ['$xsStride', 'i32'], ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'],
       ['$p', 'i32'], ['$pb', 'i32'], ['$q', 'i32'], ['$s', 'i32'], ['$b', 'i32'],
       ['$xv0', 'v128'], ['$xv1', 'v128'], ['$xv2', 'v128'], ['$xv3', 'v128'],
-      ['$d0', 'v128'], ['$d1', 'v128'], ['$sum01', 'v128'], ['$acc', 'v128'],
+      ['$pq', 'i32'], ['$pk', 'i32'], ['$k', 'i32'], ['$r0', 'v128'], ['$r1', 'v128'], ['$r2', 'v128'], ['$r3', 'v128'], ['$sum01', 'v128'], ['$acc', 'v128'],
       ['$packed', 'v128'], ['$half', 'v128'], ['$lowNibble', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128'],
     ],
     body: `
