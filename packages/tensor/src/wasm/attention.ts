@@ -1,14 +1,14 @@
-// Attention over a KV cache that lives in wasm memory (WasmWeightArena.allocateF32): the scores and
-// the weighted sum of values run in SIMD128 (kernels/attention.ts), split over worker threads by head;
-// the softmax between them is the TypeScript softmaxInto. The readable reference is the model
+// Attention over a KV cache that lives in wasm memory (WasmWeightArena.allocateF32): scores, softmax
+// and the weighted sum of values for every query token of the call in one SIMD128 kernel
+// (kernels/attention.ts), split over worker threads by head. The readable reference is the model
 // package's attentionInto, which calls this first and falls back to its own loops when it returns false.
-import { softmaxInto } from '../ops/reduce.ts';
+import { ATTENTION_FIELDS, SCORE_PADDING } from './kernels/attention.ts';
 import { regionOf } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
 /**
- * Below this many multiply-adds per kernel call (H · n · Dh) the heads stay on the calling thread:
- * waking a worker costs tens of µs, about what 1M multiply-adds take here (phi-3-mini: ~340 keys).
+ * Below this many multiply-adds per call (H · Σ_t n_t · Dh, scores and values) the heads stay on the
+ * calling thread: waking a worker costs tens of µs, about what 1M multiply-adds take here.
  */
 const PARALLEL_MIN_WORK = 1 << 20;
 
@@ -31,25 +31,24 @@ export function wasmAttentionInto(
 ): boolean {
   const region = regionOf(keys);
   if (region === undefined || regionOf(values) !== region || headDim % 16 !== 0 || nHeads % nKvHeads !== 0) return false;
+  if (T === 0) return true;
   const width = nHeads * headDim;
-  const kvStride = nKvHeads * headDim;
-  const scratch = region.attentionScratch(width, nHeads * (pos0 + T));
+  const threads = 1 + (region.parallel?.pool.helpers ?? 0);
+  const scratch = region.attentionScratch(ATTENTION_FIELDS.length, T * width, pos0 + T + SCORE_PADDING, threads);
   if (scratch === undefined) return false;
   scaleF32[0] = scale;
-  const group = nHeads / nKvHeads;
-  for (let t = 0; t < T; t++) {
-    const i = pos0 + t;
-    const j0 = window === null ? 0 : Math.max(0, i - window + 1);
-    const n = i + 1 - j0; // visible keys j0 … i
-    region.f32.set(q.subarray(t * width, (t + 1) * width), scratch.q / 4);
-    const k = keys.byteOffset + j0 * kvStride * 4;
-    const v = values.byteOffset + j0 * kvStride * 4;
-    const minHeads = nHeads * n * headDim >= PARALLEL_MIN_WORK ? 1 : Infinity; // split heads only when worth a hand-off
-    runOverThreads(region, 'attn_scores', nHeads, 1, minHeads, (h0, m) => [scratch.q, k, scratch.scores, n, kvStride, headDim, h0, h0 + m, group, scaleBits[0]]);
-    const scores = region.f32.subarray(scratch.scores / 4, scratch.scores / 4 + nHeads * n); // [H, n]
-    softmaxInto(scores, scores, nHeads, n);
-    runOverThreads(region, 'attn_values', nHeads, 1, minHeads, (h0, m) => [scratch.scores, v, scratch.out, n, kvStride, headDim, h0, h0 + m, group]);
-    out.set(region.f32.subarray(scratch.out / 4, scratch.out / 4 + width), t * width);
-  }
+  const fields: Record<(typeof ATTENTION_FIELDS)[number], number> = {
+    q: scratch.q, kRows: keys.byteOffset, vRows: values.byteOffset, o: scratch.out, T, pos0, window: window ?? 0, width,
+    kvStride: nKvHeads * headDim, dh: headDim, group: nHeads / nKvHeads, scaleBits: scaleBits[0],
+  };
+  const i32 = new Int32Array(region.f32.buffer, scratch.args, ATTENTION_FIELDS.length);
+  ATTENTION_FIELDS.forEach((f, at) => (i32[at] = fields[f]));
+  region.f32.set(q.subarray(0, T * width), scratch.q / 4);
+  let visibleKeys = 0; // Σ_t n_t
+  for (let t = 0; t < T; t++) visibleKeys += window === null ? pos0 + t + 1 : Math.min(window, pos0 + t + 1);
+  const minHeads = nHeads * visibleKeys * headDim >= PARALLEL_MIN_WORK ? 1 : Infinity; // split heads only when worth a hand-off
+  runOverThreads(region, 'attn_tokens', nHeads, 1, minHeads, (h0, m, thread) =>
+    [scratch.args, scratch.scores + thread * scratch.scoreBytesPerThread, h0, h0 + m]);
+  out.set(region.f32.subarray(scratch.out / 4, scratch.out / 4 + T * width));
   return true;
 }

@@ -36,7 +36,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i32.store': core(0x36, 'memarg'), 'f32.store': core(0x38, 'memarg'), 'i32.store16': core(0x3b, 'memarg'),
   // scalar constants and arithmetic
   'i32.const': core(0x41, 'i32'), 'f32.const': core(0x43, 'f32'),
-  'i32.eqz': core(0x45), 'i32.eq': core(0x46), 'i32.ne': core(0x47), 'i32.lt_u': core(0x49), 'i32.ge_u': core(0x4f),
+  'i32.eqz': core(0x45), 'i32.eq': core(0x46), 'i32.ne': core(0x47), 'i32.lt_u': core(0x49), 'i32.gt_s': core(0x4a), 'i32.ge_u': core(0x4f),
   'f32.eq': core(0x5b),
   'i32.add': core(0x6a), 'i32.sub': core(0x6b), 'i32.mul': core(0x6c), 'i32.div_u': core(0x6e),
   'i32.and': core(0x71), 'i32.or': core(0x72), 'i32.shl': core(0x74), 'i32.shr_u': core(0x76),

@@ -162,14 +162,18 @@ export class WasmRegion {
   }
 
   /**
-   * Byte offsets of attention scratch: q and out [width] f32, scores [scoreFloats] f32; reused, grown
-   * (by a fresh area) on demand. Undefined when the memory is full.
+   * Byte offsets of attention scratch (kernels/attention.ts): the kernel's argument block (`argInts`
+   * i32), q and out [floats] f32 each, and `threads` per-thread score rows of `scoreFloats` f32;
+   * reused, grown (by a fresh area) on demand. Undefined when the memory is full.
    */
-  attentionScratch(width: number, scoreFloats: number): { q: number; scores: number; out: number } | undefined {
-    const out = aligned(4 * width);
-    const scores = aligned(out + 4 * width);
-    const base = this.scratchArea('attention', scores + 4 * scoreFloats);
-    return base === undefined ? undefined : { q: base, out: base + out, scores: base + scores };
+  attentionScratch(argInts: number, floats: number, scoreFloats: number, threads: number):
+    { args: number; q: number; out: number; scores: number; scoreBytesPerThread: number } | undefined {
+    const q = aligned(4 * argInts);
+    const out = aligned(q + 4 * floats);
+    const scores = aligned(out + 4 * floats);
+    const perThread = aligned(4 * scoreFloats);
+    const base = this.scratchArea('attention', scores + threads * perThread);
+    return base === undefined ? undefined : { args: base, q: base + q, out: base + out, scores: base + scores, scoreBytesPerThread: perThread };
   }
 
   /**

@@ -1,16 +1,206 @@
-// Decode/prefill attention for one query token over a KV cache that lives in wasm memory, in two
-// kernels around a softmax done in TypeScript (../attention.ts):
-//   attn_scores:  S[h, j] = scale · q[h, :] · K[j, g(h), :]        for heads [h0, h1), keys j < n
-//   attn_values:  O[h, :] = Σ_j P[h, j] · V[j, g(h), :]
-// with g(h) = h / group (GQA: `group` query heads share a kv head). Each takes a range of heads, so
-// worker threads split the heads the way matvecs split rows. Both need head_dim % 16 == 0 (four
-// f32x4 per step). f32 accumulation in 16 lanes, then a fixed-order horizontal sum.
+// Attention over a KV cache that lives in wasm memory, every query token of a call in one kernel:
+//   for each head h in [h0, h1) and token t (position i = pos0 + t, keys j0 … i visible):
+//     S[j] = scale · q[t, h, :] · K[j, g(h), :]
+//     P[j] = exp(S[j] − max S) / Σ exp(S − max S)
+//     O[t, h, :] = Σ_j P[j] · V[j, g(h), :]
+// with g(h) = h / group (GQA: `group` query heads share a kv head). A call takes a range of heads, so
+// worker threads split the heads the way matvecs split rows, and a prefill hands off once per layer,
+// not twice per token. Dot products: f32 in 16 lanes, then a fixed-order horizontal sum; head_dim % 16
+// == 0 (four f32x4 per step). The softmax uses exp.ts's polynomial (about 2 ulp) and sums in f32x4
+// lanes; 1 / Σ is applied to the output row instead of to each P[j].
 import type { FunctionSource } from '../assembler.ts';
+import { expF32x4 } from './exp.ts';
 import { advance, advanceBy, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
-/** Sets the head's pointers: $qh/$oh = base + h·dh floats, $kh = kv base + (h / group)·dh floats. */
-/** Runs `body` for $h = $h0 … $h1 − 1 (body leaves $h unchanged). */
-const forEachHead = (body: string): string => `
+/** The i32 fields of the argument block a call reads (more than a worker job's ten arguments), in order. */
+export const ATTENTION_FIELDS = ['q', 'kRows', 'vRows', 'o', 'T', 'pos0', 'window', 'width', 'kvStride', 'dh', 'group', 'scaleBits'] as const;
+
+/** Below S's last score the kernel writes this many −∞ pads, so the exp loop runs whole f32x4 (their exp adds ≈ 1e-38 to Σ ≥ 1). */
+export const SCORE_PADDING = 3;
+
+/** Sets `local` to the byte address of row t, head h (`rowFloats` floats per row, dh per head) of the f32 matrix at `base`. */
+const headRow = (base: string, row: string, rowFloats: string, head: string, local: string): string => `
+      local.get ${base}
+      local.get ${row}
+      local.get ${rowFloats}
+      i32.mul
+      local.get ${head}
+      local.get $dh
+      i32.mul
+      i32.add
+      i32.const 2
+      i32.shl
+      i32.add
+      local.set ${local}`;
+
+/** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …; then the −∞ pads. */
+const scores = `
+        local.get $s
+        local.set $ps
+        local.get $kh
+        local.set $pk
+        local.get $n
+        local.set $j
+        loop $keys
+          ${zeroAccumulators(4)}
+          local.get $qh
+          local.set $pq
+          local.get $pk
+          local.set $pv
+          local.get $dh
+          i32.const 4
+          i32.shr_u
+          local.set $d                 ;; dh / 16 steps
+          loop $dims
+            ${mulAdd16('$pq', '$pv')}
+            ${advance('$pq', 64)}
+            ${advance('$pv', 64)}
+            ${countDown('$d', '$dims')}
+          end
+          ${foldAccumulators4}
+          local.set $e
+          local.get $ps
+          ${horizontalSum('$e')}
+          local.get $scale
+          f32.mul
+          f32.store
+          ${advance('$ps', 4)}
+          ${advanceBy('$pk', '$kvStride', 2)}  ;; the next key row
+          ${countDown('$j', '$keys')}
+        end${[...Array(SCORE_PADDING).keys()].map((p) => `
+        local.get $ps
+        f32.const -Infinity
+        f32.store offset=${4 * p}`).join('')}`;
+
+/** The softmax numerators exp(S[j] − max) in place over whole f32x4 (pads included), and $inv = 1 / their sum. */
+const softmax = `
+        local.get $s
+        f32.load
+        local.set $m
+        local.get $s
+        local.set $ps
+        local.get $n
+        local.set $j
+        loop $max
+          local.get $m
+          local.get $ps
+          f32.load
+          f32.max
+          local.set $m
+          ${advance('$ps', 4)}
+          ${countDown('$j', '$max')}
+        end
+        local.get $m
+        f32x4.splat
+        local.set $mv
+        f32.const 0
+        f32x4.splat
+        local.set $sum
+        local.get $s
+        local.set $ps
+        local.get $n
+        i32.const 3
+        i32.add
+        i32.const 2
+        i32.shr_u
+        local.set $j                   ;; ⌈n / 4⌉ vectors
+        loop $exp
+          local.get $ps
+          v128.load
+          local.get $mv
+          f32x4.sub
+          local.set $e
+          local.get $ps
+          ${expF32x4('$e')}
+          local.tee $e
+          v128.store
+          local.get $sum
+          local.get $e
+          f32x4.add
+          local.set $sum
+          ${advance('$ps', 16)}
+          ${countDown('$j', '$exp')}
+        end
+        f32.const 1
+        ${horizontalSum('$sum')}
+        f32.div
+        local.set $inv`;
+
+/** O[t, h, :] at $oh = $inv · Σ_j P[j] · V[j] for the n value rows from $vh, 16 dims at a time. */
+const weightedValues = `
+        i32.const 0
+        local.set $c
+        loop $chunks                   ;; 16 output dims at a time
+          ${zeroAccumulators(4)}
+          local.get $s
+          local.set $ps
+          local.get $vh
+          local.get $c
+          i32.add
+          local.set $pv
+          local.get $n
+          local.set $j
+          loop $values
+            local.get $ps
+            v128.load32_splat
+            local.set $e               ;; exp(S[j] − max)
+            ${[0, 1, 2, 3].map((a) => `
+            local.get $pv
+            v128.load offset=${16 * a}
+            local.get $e
+            f32x4.mul
+            local.get $acc${a}
+            f32x4.add
+            local.set $acc${a}`).join('')}
+            ${advance('$ps', 4)}
+            ${advanceBy('$pv', '$kvStride', 2)}
+            ${countDown('$j', '$values')}
+          end
+          local.get $inv
+          f32x4.splat
+          local.set $e${[0, 1, 2, 3].map((a) => `
+          local.get $oh
+          local.get $c
+          i32.add
+          local.get $acc${a}
+          local.get $e
+          f32x4.mul
+          v128.store offset=${16 * a}`).join('')}
+          local.get $c
+          i32.const 64
+          i32.add
+          local.tee $c
+          local.get $dh
+          i32.const 2
+          i32.shl
+          i32.lt_u
+          br_if $chunks
+        end`;
+
+/**
+ * `attn_tokens($args, $s, $h0, $h1)`: $args is the byte offset of ATTENTION_FIELDS as i32: q, o
+ * [T, width] f32 (width = H · dh), kRows and vRows: K and V from position 0 (kvStride floats apart), pos0, T,
+ * window (0: none; else keys j > i − window only), dh, group, scale as f32 bits. $s: this thread's
+ * scratch of pos0 + T + SCORE_PADDING floats. Writes O for heads [h0, h1) of every token.
+ */
+export const attnTokens: FunctionSource = {
+  name: 'attn_tokens',
+  params: [['$args', 'i32'], ['$s', 'i32'], ['$h0', 'i32'], ['$h1', 'i32']],
+  locals: [
+    ...ATTENTION_FIELDS.map((f) => [`$${f}`, 'i32'] as const),
+    ['$scale', 'f32'], ['$m', 'f32'], ['$inv', 'f32'],
+    ['$h', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$j0', 'i32'], ['$n', 'i32'], ['$kvHead', 'i32'],
+    ['$qh', 'i32'], ['$kh', 'i32'], ['$vh', 'i32'], ['$oh', 'i32'], ['$ps', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
+    ['$j', 'i32'], ['$d', 'i32'], ['$c', 'i32'],
+    ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ['$k', 'v128'], ['$mv', 'v128'], ['$sum', 'v128'],
+  ],
+  body: `${ATTENTION_FIELDS.map((f, at) => `
+  local.get $args
+  i32.load offset=${4 * at}
+  local.set $${f}`).join('')}
+  local.get $scaleBits
+  f32.reinterpret_i32
+  local.set $scale
   local.get $h0
   local.set $h
   block $headsDone
@@ -19,142 +209,54 @@ const forEachHead = (body: string): string => `
       local.get $h1
       i32.ge_u
       br_if $headsDone
-      ${body}
+      local.get $h
+      local.get $group
+      i32.div_u
+      local.set $kvHead                ;; the kv head query head h reads
+      i32.const 0
+      local.set $t
+      loop $tokens
+        local.get $pos0
+        local.get $t
+        i32.add
+        local.tee $i                   ;; the token's position
+        i32.const 1
+        i32.add
+        local.get $window
+        i32.sub
+        i32.const 0
+        local.get $window
+        select                         ;; i + 1 − window (window 0: 0, all keys) …
+        local.tee $j0
+        i32.const 0
+        local.get $j0
+        i32.const 0
+        i32.gt_s
+        select
+        local.set $j0                  ;; … and not below 0: the first visible key
+        local.get $i
+        i32.const 1
+        i32.add
+        local.get $j0
+        i32.sub
+        local.set $n                   ;; keys j0 … i
+        ${headRow('$q', '$t', '$width', '$h', '$qh')}
+        ${headRow('$o', '$t', '$width', '$h', '$oh')}
+        ${headRow('$kRows', '$j0', '$kvStride', '$kvHead', '$kh')}
+        ${headRow('$vRows', '$j0', '$kvStride', '$kvHead', '$vh')}
+        ${scores}
+        ${softmax}
+        ${weightedValues}
+        local.get $t
+        i32.const 1
+        i32.add
+        local.tee $t
+        local.get $T
+        i32.lt_u
+        br_if $tokens
+      end
       ${advance('$h', 1)}
       br $heads
     end
-  end`;
-
-/** Sets `row` to the byte address of head $h's row of n scores / probabilities at `base` ([H, n] f32). */
-const scoreRow = (base: string, row: string): string => `
-      local.get ${base}
-      local.get $h
-      local.get $n
-      i32.mul
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set ${row}`;
-
-const headPointers = (perHead: string, kv: string): string => `
-    local.get ${perHead}
-    local.get $h
-    local.get $dh
-    i32.mul
-    i32.const 2
-    i32.shl
-    i32.add
-    local.set $qh
-    local.get ${kv}
-    local.get $h
-    local.get $group
-    i32.div_u
-    local.get $dh
-    i32.mul
-    i32.const 2
-    i32.shl
-    i32.add
-    local.set $kh`;
-
-/** `attn_scores($q, $k, $s, $n, $kvStride, $dh, $h0, $h1, $group, $scaleBits)`: byte offsets of q [H, dh], K rows (kvStride floats apart), S [H, n]; scale as f32 bits. */
-export const attnScores: FunctionSource = {
-  name: 'attn_scores',
-  params: [['$q', 'i32'], ['$k', 'i32'], ['$s', 'i32'], ['$n', 'i32'], ['$kvStride', 'i32'], ['$dh', 'i32'], ['$h0', 'i32'], ['$h1', 'i32'], ['$group', 'i32'], ['$scaleBits', 'i32']],
-  locals: [['$h', 'i32'], ['$qh', 'i32'], ['$kh', 'i32'], ['$sh', 'i32'], ['$j', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$d', 'i32'],
-    ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$sum', 'v128']],
-  body: `
-  ${forEachHead(`${headPointers('$q', '$k')}
-      ${scoreRow('$s', '$sh')}
-      local.get $n
-      local.set $j
-      loop $keys
-        ${zeroAccumulators(4)}
-        local.get $qh
-        local.set $pq
-        local.get $kh
-        local.set $pk
-        local.get $dh
-        i32.const 4
-        i32.shr_u
-        local.set $d                   ;; dh / 16 steps
-        loop $dims
-          ${mulAdd16('$pq', '$pk')}
-          ${advance('$pq', 64)}
-          ${advance('$pk', 64)}
-          ${countDown('$d', '$dims')}
-        end
-        ${foldAccumulators4}
-        local.set $sum
-        local.get $sh
-        ${horizontalSum('$sum')}
-        local.get $scaleBits
-        f32.reinterpret_i32
-        f32.mul
-        f32.store
-        ${advance('$sh', 4)}
-        ${advanceBy('$kh', '$kvStride', 2)}  ;; the next key row
-        ${countDown('$j', '$keys')}
-      end
-  `)}`,
-};
-
-/** `attn_values($p, $v, $o, $n, $kvStride, $dh, $h0, $h1, $group)`: byte offsets of P [H, n], V rows (kvStride floats apart), O [H, dh]. */
-export const attnValues: FunctionSource = {
-  name: 'attn_values',
-  params: [['$p', 'i32'], ['$v', 'i32'], ['$o', 'i32'], ['$n', 'i32'], ['$kvStride', 'i32'], ['$dh', 'i32'], ['$h0', 'i32'], ['$h1', 'i32'], ['$group', 'i32']],
-  locals: [['$h', 'i32'], ['$qh', 'i32'], ['$kh', 'i32'], ['$ph', 'i32'], ['$c', 'i32'], ['$pp', 'i32'], ['$pv', 'i32'], ['$j', 'i32'], ['$w', 'v128'],
-    ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128']],
-  body: `
-  ${forEachHead(`${headPointers('$o', '$v')}          ;; $qh: the head's output row, $kh: its values
-      ${scoreRow('$p', '$ph')}
-      i32.const 0
-      local.set $c
-      loop $chunks                     ;; 16 output dims at a time
-        ${zeroAccumulators(4)}
-        local.get $ph
-        local.set $pp
-        local.get $kh
-        local.get $c
-        i32.add
-        local.set $pv
-        local.get $n
-        local.set $j
-        loop $keys
-          local.get $pp
-          v128.load32_splat
-          local.set $w                 ;; P[h, j]
-          ${[0, 1, 2, 3].map((a) => `
-          local.get $pv
-          v128.load offset=${16 * a}
-          local.get $w
-          f32x4.mul
-          local.get $acc${a}
-          f32x4.add
-          local.set $acc${a}`).join('')}
-          ${advance('$pp', 4)}
-          local.get $pv
-          local.get $kvStride
-          i32.const 2
-          i32.shl
-          i32.add
-          local.set $pv
-          ${countDown('$j', '$keys')}
-        end
-        ${[0, 1, 2, 3].map((a) => `
-        local.get $qh
-        local.get $c
-        i32.add
-        local.get $acc${a}
-        v128.store offset=${16 * a}`).join('')}
-        local.get $c
-        i32.const 64
-        i32.add
-        local.tee $c
-        local.get $dh
-        i32.const 2
-        i32.shl
-        i32.lt_u
-        br_if $chunks
-      end
-  `)}`,
+  end`,
 };

@@ -1,59 +1,10 @@
 // Phi-3's MLP activation in SIMD128: act[t, f] = up[t, f] · silu(gate[t, f]) for the fused gate/up
 // projection's output gu[t] = [gate (F); up (F)] (HF modeling_phi3.py `Phi3MLP.forward`), with
-// silu(g) = g / (1 + exp(−g)). WebAssembly has no exp: exp(x) = 2^k · p(r), k = round(x · log2 e),
-// r = x − k · ln 2 in two parts (Cody–Waite), p the degree-6 Taylor polynomial (|r| ≤ ln 2 / 2:
-// truncation < 1.2e-7 relative), 2^k built in the exponent bits; x is clamped to [−87, 87] so 2^k stays
-// a normal f32. About 2 ulp, against the TypeScript reference's f64 Math.exp (tested in test/wasm/).
+// silu(g) = g / (1 + exp(−g)) and exp the polynomial of exp.ts (about 2 ulp, against the TypeScript
+// reference's f64 Math.exp; tested in test/wasm/).
 import type { FunctionSource } from '../assembler.ts';
+import { expF32x4 } from './exp.ts';
 import { advance, forEachToken } from './snippets.ts';
-
-const LOG2E = Math.LOG2E;
-const LN2_HI = 0.693359375; // ln 2 split so k · LN2_HI is exact for |k| ≤ 127
-const LN2_LO = -2.12194440e-4;
-const TAYLOR = [1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]; // highest power first (Horner)
-
-/** Pushes exp(v) (f32x4) for v128 local `v`; uses local $k. */
-const expF32x4 = (v: string): string => `
-      local.get ${v}
-      f32.const -87
-      f32x4.splat
-      f32x4.max
-      f32.const 87
-      f32x4.splat
-      f32x4.min
-      local.tee ${v}
-      f32.const ${LOG2E}
-      f32x4.splat
-      f32x4.mul
-      f32x4.nearest
-      local.set $k                     ;; k (as f32)
-      local.get ${v}
-      local.get $k
-      f32.const ${LN2_HI}
-      f32x4.splat
-      f32x4.mul
-      f32x4.sub
-      local.get $k
-      f32.const ${LN2_LO}
-      f32x4.splat
-      f32x4.mul
-      f32x4.sub
-      local.set ${v}                   ;; r = v − k · ln 2
-      f32.const ${TAYLOR[0]}
-      f32x4.splat${TAYLOR.slice(1).map((c) => `
-      local.get ${v}
-      f32x4.mul
-      f32.const ${c}
-      f32x4.splat
-      f32x4.add`).join('')}
-      local.get $k
-      i32x4.trunc_sat_f32x4_s
-      i32.const 127
-      i32x4.splat
-      i32x4.add
-      i32.const 23
-      i32x4.shl                        ;; 2^k as f32 bits
-      f32x4.mul`;
 
 /** Pushes the address of f32 element [$t, $f] of a row-major matrix at local `base` whose rows are `rowFloats` (pushed) floats long. */
 const elementAddress = (base: string, rowFloats: string): string => `
