@@ -1,7 +1,7 @@
 /**
  * Feed-forward blocks shared across variants.
  */
-import { linearInto, sigmoid, wasmSwiGluInto, type WeightMatrix } from '@phi3/tensor';
+import { linearInto, sigmoid, wasmSwiGluInto, wasmSwiGluMlpInto, type WeightMatrix } from '@phi3/tensor';
 
 /**
  * Phi-3 MLP with a fused gate/up projection (HF modeling_phi3.py `Phi3MLP.forward`):
@@ -12,6 +12,9 @@ import { linearInto, sigmoid, wasmSwiGluInto, type WeightMatrix } from '@phi3/te
  * @returns [T, D] f32
  */
 export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix, down: WeightMatrix): Float32Array {
+  const out = new Float32Array(T * down.rows);
+  // weights in wasm memory: the steps below with the same kernels, their intermediates kept in wasm memory
+  if (wasmSwiGluMlpInto(out, x, T, gateUp, down)) return out;
   const F = gateUp.rows / 2;
   const gu = new Float32Array(T * 2 * F);
   linearInto(gu, x, gateUp, T);
@@ -26,7 +29,6 @@ export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix,
       }
     }
   }
-  const out = new Float32Array(T * down.rows);
   linearInto(out, act, down, T);
   return out;
 }

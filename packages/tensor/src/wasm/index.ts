@@ -22,6 +22,6 @@ export { WasmWeightArena, type ArenaOptions } from './arena.ts';
 export { wasmSimdSupported } from './kernels.ts';
 export { isWasmResident, wasmLinearInto } from './linear.ts';
 export { wasmAttentionInto } from './attention.ts';
-export { wasmSwiGluInto } from './swiglu.ts';
+export { wasmSwiGluInto, wasmSwiGluMlpInto } from './swiglu.ts';
 export { relaxedSimdAvailable } from './relaxed.ts';
 export { quantizeActivationsRef } from './reference.ts';

@@ -43,41 +43,78 @@ export function isWasmResident(w: WeightMatrix): boolean {
  * @param w   [rows, cols] placed by WasmWeightArena.place
  */
 export function wasmLinearInto(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number): boolean {
-  const region = regionOf(w.data);
-  if (region === undefined || !WASM_FORMATS.has(w.format)) return false;
-  if (isRowGroupFormat(w.format) && (w as QuantizedMatrix).layout !== 'row-groups') return false;
-  const { rows, cols } = w;
-  if (w.format === 'f16' && cols % 16 !== 0) return false; // f16_matmul steps 16 columns
-  if (rows === 0 || cols === 0 || T === 0) {
-    out.fill(0, 0, T * rows);
+  if (w.rows === 0 || w.cols === 0 || T === 0) {
+    if (!isWasmResident(w)) return false;
+    out.fill(0, 0, T * w.rows);
     return true;
   }
+  const plan = planLinear(w, T);
+  if (plan === undefined) return false;
+  for (let t0 = 0; t0 < T; t0 += plan.chunk) {
+    const n = Math.min(plan.chunk, T - t0);
+    plan.region.f32.set(x.subarray(t0 * w.cols, (t0 + n) * w.cols), plan.scratch.x / 4);
+    runPlanned(plan, n);
+    copyOutputs(plan, out, t0, n);
+  }
+  return true;
+}
+
+/** How w's product runs in wasm (planLinear), `chunk` tokens at a time, their activations put at scratch.x. */
+export interface LinearPlan {
+  readonly region: WasmRegion;
+  readonly w: WeightMatrix;
+  /** Tokens per kernel call. */
+  readonly chunk: number;
+  readonly scratch: Scratch;
+  /** Floats between Y's token rows at scratch.y (the row-group kernels write whole groups). */
+  readonly yStride: number;
+  readonly kernel: ParallelKernel;
+  readonly quantizer: ReturnType<typeof quantizerFor>;
+  readonly tiles: ReturnType<typeof tileScratch>;
+  readonly panel: { base: number; bytesPerThread: number } | undefined;
+}
+
+/**
+ * Chooses the kernel and scratch for T tokens through w (rows, cols ≥ 1); undefined when w is not
+ * wasm-resident, has no kernel here, or the memory has no room for scratch.
+ */
+export function planLinear(w: WeightMatrix, T: number): LinearPlan | undefined {
+  const region = regionOf(w.data);
+  if (region === undefined || !WASM_FORMATS.has(w.format)) return undefined;
+  if (isRowGroupFormat(w.format) && (w as QuantizedMatrix).layout !== 'row-groups') return undefined;
+  const { rows, cols } = w;
+  if (w.format === 'f16' && cols % 16 !== 0) return undefined; // f16_matmul steps 16 columns
   const chunk = w.format === 'f32' && T < MATMUL_MIN_T ? 1 : Math.min(T, TOKEN_CHUNK);
   const prefill = T >= MATMUL_MIN_T; // a short last chunk runs the prefill kernel too
   const group = isRowGroupFormat(w.format) ? groupKernelPrefix(region, w.format) : undefined;
   const tileFormat = prefill ? tileFormatFor(region, w) : undefined;
   // room for whole token quads: the tile kernels' activations are interleaved four tokens at a time
   const scratch = region.scratchFor(rows, cols, tileFormat === undefined ? chunk : roundUpToQuad(chunk));
-  if (scratch === undefined) return false;
-  const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows; // the group kernels write whole groups
+  if (scratch === undefined) return undefined;
+  const yStride = isRowGroupFormat(w.format) ? paddedRows(rows) : rows;
   // prefill tiles where the memory has room for their panels and quads; otherwise the group or matvec kernel
   const tiles = tileFormat === undefined ? undefined : tileScratch(region, tileFormat, rows, cols, chunk);
   // F16 prefill: chunks widened once into f32 panels for the f32 tiles, where the memory has room
   const f16Panel = w.format === 'f16' && prefill ? region.panelScratch(f16PanelBytes(cols), threadsOf(region)) : undefined;
   const kernel = (tiles !== undefined ? `${tileFormat}_tiles` : group !== undefined ? `${group}_groups`
     : f16Panel !== undefined ? 'f16_panels' : kernelFor(region, w.format, prefill)) as ParallelKernel;
-  const quantizer = quantizerFor(kernel, w.format);
-  for (let t0 = 0; t0 < T; t0 += chunk) {
-    const n = Math.min(chunk, T - t0);
-    region.f32.set(x.subarray(t0 * cols, (t0 + n) * cols), scratch.x / 4);
-    if (quantizer !== undefined) quantizeActivations(region, quantizer, scratch, (n * cols) / 32);
-    const codes = tiles === undefined ? scratch : interleaveQuads(region, scratch, tiles, n, cols, INT8_ACTIVATIONS.has(kernel));
-    runSplit(region, w, { ...scratch, ...codes }, n, yStride, kernel, tiles?.panel ?? f16Panel);
-    const y = region.f32.subarray(scratch.y / 4, scratch.y / 4 + n * yStride);
-    if (yStride === rows) out.set(y, t0 * rows);
-    else for (let t = 0; t < n; t++) out.set(y.subarray(t * yStride, t * yStride + rows), (t0 + t) * rows);
-  }
-  return true;
+  return { region, w, chunk, scratch, yStride, kernel, quantizer: quantizerFor(kernel, w.format), tiles, panel: tiles?.panel ?? f16Panel };
+}
+
+/** Runs the planned product for n ≤ plan.chunk tokens whose activations are at scratch.x; leaves Y [n, yStride] at scratch.y. */
+export function runPlanned(plan: LinearPlan, n: number): void {
+  const { region, w, scratch, tiles, kernel, quantizer } = plan;
+  if (quantizer !== undefined) quantizeActivations(region, quantizer, scratch, (n * w.cols) / 32);
+  const codes = tiles === undefined ? scratch : interleaveQuads(region, scratch, tiles, n, w.cols, INT8_ACTIVATIONS.has(kernel));
+  runSplit(region, w, { ...scratch, ...codes }, n, plan.yStride, kernel, plan.panel);
+}
+
+/** Copies the n rows of Y at scratch.y into out [·, rows] from token row t0. */
+export function copyOutputs(plan: LinearPlan, out: Float32Array, t0: number, n: number): void {
+  const { rows } = plan.w;
+  const y = plan.region.f32.subarray(plan.scratch.y / 4, plan.scratch.y / 4 + n * plan.yStride);
+  if (plan.yStride === rows) out.set(y, t0 * rows);
+  else for (let t = 0; t < n; t++) out.set(y.subarray(t * plan.yStride, t * plan.yStride + rows), (t0 + t) * rows);
 }
 
 /**

@@ -1,9 +1,10 @@
 // The SIMD SwiGLU (polynomial exp) against the definition in float64.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { denseMatrix } from '../../src/matrix.ts';
+import { denseMatrix, quantizeMatrix } from '../../src/matrix.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
-import { wasmSwiGluInto } from '../../src/wasm/swiglu.ts';
+import { wasmLinearInto } from '../../src/wasm/linear.ts';
+import { wasmSwiGluInto, wasmSwiGluMlpInto } from '../../src/wasm/swiglu.ts';
 import { PROP, randomArray } from '../helpers.ts';
 
 /** up · g / (1 + e^−g) in float64. */
@@ -43,5 +44,38 @@ describe.each([1, 2])('wasmSwiGluInto (%i threads)', (threads) => {
     const gu = randomArray(12, 3);
     expect(wasmSwiGluInto(new Float32Array(6), gu, 1, 6, near)).toBe(false);
     expect(wasmSwiGluInto(new Float32Array(4), gu.subarray(0, 8), 1, 4, denseMatrix(new Float32Array(8), 2, 4))).toBe(false);
+  });
+});
+
+describe.each([1, 2])('wasmSwiGluMlpInto (%i threads)', (threads) => {
+  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024 });
+  afterAll(() => arena.close());
+  const place = (format: 'f32' | 'q8_0' | 'q4_0', rows: number, cols: number, s: number) => {
+    const dense = denseMatrix(randomArray(rows * cols, s, 0.1), rows, cols);
+    return arena.place(format === 'f32' ? dense : quantizeMatrix(dense, format));
+  };
+
+  // T: decode, a few tokens, one tile quad and a tail, past the 64-token chunk
+  test.prop([fc.constantFrom('f32', 'q8_0', 'q4_0'), fc.constantFrom(1, 3, 6, 33, 70), fc.constantFrom([64, 32], [32, 1056]), fc.integer({ min: 0, max: 1000 })], { ...PROP, numRuns: 20 })(
+    'gives the bits of linear → SwiGLU → linear run one step at a time', (format, T, [D, F], s) => {
+      const gateUp = place(format, 2 * F, D, s);
+      const down = place(format, D, F, s + 1);
+      const x = randomArray(T * D, s + 2);
+      const gu = new Float32Array(T * 2 * F);
+      const act = new Float32Array(T * F);
+      const want = new Float32Array(T * D);
+      expect(wasmLinearInto(gu, x, gateUp, T) && wasmSwiGluInto(act, gu, T, F, gateUp) && wasmLinearInto(want, act, down, T)).toBe(true);
+      const got = new Float32Array(T * D).fill(NaN);
+      expect(wasmSwiGluMlpInto(got, x, T, gateUp, down)).toBe(true);
+      expect(got).toEqual(want);
+    });
+
+  it('declines matrices in different memories and intermediate sizes that are not a multiple of 4', () => {
+    const other = new WasmWeightArena({ maxBytesPerMemory: 16 * 1024 * 1024 });
+    const x = randomArray(32, 1);
+    const out = new Float32Array(32);
+    expect(wasmSwiGluMlpInto(out, x, 1, place('f32', 8, 32, 1), other.place(denseMatrix(randomArray(128, 2), 32, 4)))).toBe(false);
+    expect(wasmSwiGluMlpInto(out, x, 1, place('f32', 6, 32, 3), place('f32', 32, 3, 4))).toBe(false);
+    other.close();
   });
 });
