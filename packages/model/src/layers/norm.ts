@@ -3,7 +3,7 @@
  * `post_attention_layernorm` (before the ffn), plus the model's final norm. Phi-3 uses RMSNorm
  * (HF `Phi3RMSNorm`); Phi-3.5-MoE and Phi-3-small use `nn.LayerNorm` with bias.
  */
-import { layerNormInto, rmsNormInto } from '@phi3/tensor';
+import { layerNormInto, rmsNormInto, wasmRmsNormInto } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
 import { readTensor, type WeightSource } from '../weights/source.ts';
 
@@ -42,7 +42,9 @@ function pick<N>(layers: readonly LayerNorms<N>[], final: N, l: number, which: '
 export function rmsNorms(layers: readonly LayerNorms<Float32Array>[], final: Float32Array, D: number, eps: number): DecoderVariant['norm'] {
   return (x, T, l, which) => {
     const out = new Float32Array(T * D);
-    rmsNormInto(out, x, pick(layers, final, l, which), T, D, eps);
+    const weight = pick(layers, final, l, which);
+    // weights in wasm memory (placeWeights): the SIMD kernel, in f32; otherwise the reference, in f64
+    if (!wasmRmsNormInto(out, x, weight, T, D, eps)) rmsNormInto(out, x, weight, T, D, eps);
     return out;
   };
 }

@@ -37,7 +37,8 @@ export interface PlacementOptions {
 /**
  * Wraps `source` so the matrices it returns live where `kernels` reads them: unchanged for 'ts'; for
  * 'wasm', copied once into a WasmWeightArena owned by the returned source (the original arrays are
- * dropped, so memory holds one copy). 1-D tensors (norms, biases) stay ordinary arrays.
+ * dropped, so memory holds one copy), and so are the 1-D tensors (norms, biases), where the wasm
+ * RMSNorm finds them.
  */
 export function placeWeights(source: WeightSource, kernels: Kernels, options: PlacementOptions = {}): WeightSource {
   const threads = options.threads ?? 1;
@@ -52,7 +53,7 @@ export function placeWeights(source: WeightSource, kernels: Kernels, options: Pl
     names: () => source.names(),
     has: (name) => source.has(name),
     info: (name) => source.info(name),
-    getF32: (name) => source.getF32(name),
+    getF32: (name) => (source.info(name).shape.length === 1 ? placeVector(arena, source.getF32(name)) : source.getF32(name)),
     getMatrix: (name) => arena.place(source.getMatrix(name)),
     allocateF32: (floats) => arena.allocateF32(floats), // the KV cache: attention runs in wasm on it
     close: () => {
@@ -60,4 +61,12 @@ export function placeWeights(source: WeightSource, kernels: Kernels, options: Pl
       source.close();
     },
   };
+}
+
+/** `values` copied into `arena`'s memory, or unchanged when it has no room. */
+function placeVector(arena: WasmWeightArena, values: Float32Array): Float32Array {
+  const placed = arena.allocateF32(values.length);
+  if (placed === undefined) return values;
+  placed.set(values);
+  return placed;
 }

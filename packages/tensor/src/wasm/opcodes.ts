@@ -40,7 +40,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'f32.eq': core(0x5b),
   'i32.add': core(0x6a), 'i32.sub': core(0x6b), 'i32.mul': core(0x6c), 'i32.div_u': core(0x6e),
   'i32.and': core(0x71), 'i32.or': core(0x72), 'i32.shl': core(0x74), 'i32.shr_u': core(0x76),
-  'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
+  'f32.sqrt': core(0x91), 'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
   'f32.convert_i32_s': core(0xb2), 'i32.reinterpret_f32': core(0xbc), 'f32.reinterpret_i32': core(0xbe),
   // SIMD memory and lanes
   'v128.load': simd(0x00, 'memarg'), 'v128.load8x8_s': simd(0x01, 'memarg'), 'v128.load8x8_u': simd(0x02, 'memarg'), 'v128.load16x4_u': simd(0x04, 'memarg'),
