@@ -33,7 +33,7 @@ export interface AttentionMask {
  * @param keys   [>= pos0 + T, Hkv * Dh] f32 cached keys (rows 0 .. pos0 + T - 1 valid)
  * @param values [>= pos0 + T, Hkv * Dh] f32 cached values
  * @param pos0   absolute position of query row 0
- * A KV cache in wasm memory runs the SIMD kernels of @phi3/tensor instead (same semantics, f32 sums;
+ * A KV cache in wasm memory runs the SIMD kernel of @phi3/tensor instead (same semantics; f32 sums and exp;
  * causal and sliding-window masks); these loops are the reference they are tested against.
  */
 export function attentionInto(
