@@ -20,7 +20,7 @@ const rowAt = (base: string, local: string): string => `
 export const rmsNorm: FunctionSource = {
   name: 'rms_norm',
   params: [['$x', 'i32'], ['$w', 'i32'], ['$y', 'i32'], ['$r0', 'i32'], ['$r1', 'i32'], ['$D', 'i32'], ['$epsBits', 'i32']],
-  locals: [['$r', 'i32'], ['$px', 'i32'], ['$pw', 'i32'], ['$py', 'i32'], ['$c', 'i32'], ['$inv', 'v128'], ['$sum', 'v128'],
+  locals: [['$r', 'i32'], ['$px', 'i32'], ['$pw', 'i32'], ['$py', 'i32'], ['$c', 'i32'], ['$v', 'v128'], ['$inv', 'v128'], ['$sum', 'v128'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128']],
   body: `
   local.get $r0
@@ -40,9 +40,9 @@ export const rmsNorm: FunctionSource = {
       loop $squares${[0, 1, 2, 3].map((a) => `
         local.get $px
         v128.load offset=${16 * a}
-        local.tee $sum
-        local.get $sum
-        f32x4.mul
+        local.tee $v
+        local.get $v
+        f32x4.mul                      ;; x²
         local.get $acc${a}
         f32x4.add
         local.set $acc${a}`).join('')}

@@ -236,7 +236,7 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
   /** Per (group, token) accumulators: the block's integer dots, and the running f32 outputs. */
   const dot = (g: number, j: number): string => `$dot${g}${j}`;
   const acc = (g: number, j: number): string => `$acc${g}${j}`;
-  const eachTile = (f: (g: number, j: number) => string): string => gs.map((g) => js.map((j) => f(g, j)).join('')).join('');
+  const perGroupAndToken = (f: (g: number, j: number) => string): string => gs.map((g) => js.map((j) => f(g, j)).join('')).join('');
   const tokenInQuad = (base: string, quadBytes: string): string => `
         local.get ${base}
         local.get $t
@@ -252,7 +252,7 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
         i32.shl
         i32.add`;
   const parts = layout.halfScales ? 2 : 1;
-  const startDots = eachTile((g, j) => layout.offset === 'initial' ? `
+  const startDots = perGroupAndToken((g, j) => layout.offset === 'initial' ? `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
           local.set ${dot(g, j)}            ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
@@ -287,7 +287,7 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
   return `${tokenInQuad('$xq', '$quadCodeBytes')}
         local.set $px                  ;; token t's words, 16 bytes apart
         ${tokenInQuad('$xs', '$quadPairBytes')}
-        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${eachTile((g, j) => `
+        local.set $ps                  ;; token t's scale, 16 bytes before its 8 Σ codes${perGroupAndToken((g, j) => `
         f32.const 0
         f32x4.splat
         local.set ${acc(g, j)}`)}
@@ -324,11 +324,11 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
             ${advance(`$pw${g}`, 16)}`).join('')}
             ${advance('$px', 4 * TOKEN_QUAD)}
             ${countDown('$k', `$step${part}`)}
-          end${eachTile((g, j) => flush(g, j, part === 0 ? `$ws${g}` : `$wm${g}`))}`).join('')}${gs.map((g) => `
+          end${perGroupAndToken((g, j) => flush(g, j, part === 0 ? `$ws${g}` : `$wm${g}`))}`).join('')}${gs.map((g) => `
           ${advance(`$pw${g}`, headerBytes(layout))}`).join('')}
           ${advance('$ps', 8 * TOKEN_QUAD)}
           ${countDown('$b', '$block')}
-        end${eachTile((g, j) => storeGroupOutputs(acc(g, j), j, g))}`;
+        end${perGroupAndToken((g, j) => storeGroupOutputs(acc(g, j), j, g))}`;
 }
 
 function quantTiles(layout: TileLayout): FunctionSource {
