@@ -30,28 +30,31 @@ function straightBlock(layout: CodeLayout): string {
           local.set $r${i}`).join('')}`;
 }
 
-/** A block's four row dots into $r0 … $r3 as a loop over slices of the codes (CodeLayout.slices). */
+/**
+ * A block's four row dots into $r0 … $r3 as a loop over slices of the codes (CodeLayout.slices,
+ * count ≥ 2): the first slice sets the dots, the loop adds the rest (4 fewer adds a block than zeroing
+ * first: Q8_0 decode 26.5 → 27.5 GB/s from DRAM, 28 → 29.6 from cache).
+ */
 function slicedBlock(slices: NonNullable<CodeLayout['slices']>): string {
-  return `${[0, 1, 2, 3].map((i) => `
-          i32.const 0
-          i32x4.splat
-          local.set $r${i}`).join('')}
-          local.get $q
-          local.set $pq
-          local.get $pb
-          local.set $pk
-          i32.const ${slices.count}
-          local.set $k
-          loop $slice
+  /** One slice: the activations at $pq, each row's dot added into $r{i} (or, for the first, set). */
+  const slice = (first: boolean): string => `
             local.get $pq
             v128.load
             local.set $xv0             ;; one slice of the activations${[0, 1, 2, 3].map((i) => `
-            ${slices.rowSliceDot(i)}
+            ${slices.rowSliceDot(i)}${first ? '' : `
             local.get $r${i}
-            i32x4.add
+            i32x4.add`}
             local.set $r${i}`).join('')}
             ${advance('$pq', slices.xBytes)}
-            ${advance('$pk', slices.codeBytes)}
+            ${advance('$pk', slices.codeBytes)}`;
+  return `
+          local.get $q
+          local.set $pq
+          local.get $pb
+          local.set $pk${slice(true)}
+          i32.const ${slices.count - 1}
+          local.set $k
+          loop $slice${slice(false)}
             ${countDown('$k', '$slice')}
           end`;
 }
