@@ -252,13 +252,31 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
         i32.shl
         i32.add`;
   const parts = layout.halfScales ? 2 : 1;
-  const startDots = perGroupAndToken((g, j) => layout.offset === 'initial' ? `
+  /** One step: one word of each group's rows against each token's matching word, into the dots (set, on a first step). */
+  const step = (set: boolean): string => `${gs.map((g) => `
+            local.get $pw${g}
+            v128.load offset=${headerBytes(layout)}
+            local.set $wv${g}              ;; one word of each row`).join('')}${js.map((j) => `
+            local.get $px
+            v128.load32_splat offset=${4 * j}
+            local.set $xw                ;; token j's word, in every lane${gs.map((g) => `
+            local.get $xw
+            local.get $wv${g}
+            ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand${set ? '' : `
+            local.get ${dot(g, j)}
+            ${layout.add}`}
+            local.set ${dot(g, j)}`).join('')}`).join('')}${gs.map((g) => `
+            ${advance(`$pw${g}`, 16)}`).join('')}
+            ${advance('$px', 4 * TOKEN_QUAD)}`;
+  /**
+   * How a part's dots start: Q4_0 × int8's at the offset halves; the other layouts' with a first step
+   * that sets them (no zeroing and no adds to zero: Q8_0 tiles +5%, Q6_K +13%), the loop running the rest.
+   */
+  const start = layout.offset === 'initial' ? perGroupAndToken((g, j) => `
           local.get $ps
           v128.load32_splat offset=${4 * (TOKEN_QUAD + j)}
-          local.set ${dot(g, j)}            ;; (−8 Σ q_x halves) in every row's pair of i16 lanes` : `
-          i32.const 0
-          i32x4.splat
-          local.set ${dot(g, j)}`);
+          local.set ${dot(g, j)}            ;; (−8 Σ q_x halves) in every row's pair of i16 lanes`) : step(true);
+  const looped = layout.offset === 'initial' ? layout.steps / parts : layout.steps / parts - 1;
   /** acc += the block's (or half's) dots of token j and group g, scaled by the rows' `scales` and d_x. */
   const flush = (g: number, j: number, scales: string): string => `
           local.get ${dot(g, j)}${layout.pairSums ? `
@@ -305,24 +323,10 @@ function tilePass(layout: TileLayout, tokens: number, groups: TileGroups): strin
           local.set $ws${g}               ;; the four rows' scales${headerBytes(layout) === 32 ? `
           local.get $pw${g}
           v128.load offset=16
-          local.set $wm${g}               ;; ${layout.mins ? 'and their dmin · m / 8' : 'and those of the second half'}` : ''}`).join('')}${[...Array(parts).keys()].map((part) => `${startDots}
-          i32.const ${layout.steps / parts}
+          local.set $wm${g}               ;; ${layout.mins ? 'and their dmin · m / 8' : 'and those of the second half'}` : ''}`).join('')}${[...Array(parts).keys()].map((part) => `${start}
+          i32.const ${looped}
           local.set $k
-          loop $step${part}${gs.map((g) => `
-            local.get $pw${g}
-            v128.load offset=${headerBytes(layout)}
-            local.set $wv${g}              ;; one word of each row`).join('')}${js.map((j) => `
-            local.get $px
-            v128.load32_splat offset=${4 * j}
-            local.set $xw                ;; token j's word, in every lane${gs.map((g) => `
-            local.get $xw
-            local.get $wv${g}
-            ${layout.dot}                ;; (activations, weights): the weights are relaxed SIMD's 7-bit operand
-            local.get ${dot(g, j)}
-            ${layout.add}
-            local.set ${dot(g, j)}`).join('')}`).join('')}${gs.map((g) => `
-            ${advance(`$pw${g}`, 16)}`).join('')}
-            ${advance('$px', 4 * TOKEN_QUAD)}
+          loop $step${part}${step(false)}
             ${countDown('$k', `$step${part}`)}
           end${perGroupAndToken((g, j) => flush(g, j, part === 0 ? `$ws${g}` : `$wm${g}`))}`).join('')}${gs.map((g) => `
           ${advance(`$pw${g}`, headerBytes(layout))}`).join('')}
