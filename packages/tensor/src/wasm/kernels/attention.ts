@@ -10,7 +10,7 @@
 // lanes; 1 / Σ is applied to the output row instead of to each P[j].
 import type { FunctionSource } from '../assembler.ts';
 import { expF32x4 } from './exp.ts';
-import { advance, advanceBy, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
+import { advance, advanceBy, countDown, f32Address, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** The i32 fields of the argument block a call reads (more than a worker job's ten arguments), in order. */
 export const ATTENTION_FIELDS = ['q', 'kRows', 'vRows', 'o', 'T', 'pos0', 'window', 'width', 'kvStride', 'dh', 'group', 'scaleBits'] as const;
@@ -18,19 +18,11 @@ export const ATTENTION_FIELDS = ['q', 'kRows', 'vRows', 'o', 'T', 'pos0', 'windo
 /** Below S's last score the kernel writes this many −∞ pads, so the exp loop runs whole f32x4 (their exp adds ≈ 1e-38 to Σ ≥ 1). */
 export const SCORE_PADDING = 3;
 
-/** Sets `local` to the byte address of row t, head h (`rowFloats` floats per row, dh per head) of the f32 matrix at `base`. */
-const headRow = (base: string, row: string, rowFloats: string, head: string, local: string): string => `
-      local.get ${base}
-      local.get ${row}
-      local.get ${rowFloats}
-      i32.mul
-      local.get ${head}
-      local.get $dh
-      i32.mul
-      i32.add
-      i32.const 2
-      i32.shl
-      i32.add
+/** Sets `local` to the byte address of head `head`'s slice (dh floats) of row `row` (`rowFloats` floats) of the f32 matrix at `base`. */
+const headRow = (base: string, row: string, rowFloats: string, head: string, local: string): string => `${f32Address(base, row, rowFloats, `
+        local.get ${head}
+        local.get $dh
+        i32.mul`)}
       local.set ${local}`;
 
 /** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …; then the −∞ pads. */

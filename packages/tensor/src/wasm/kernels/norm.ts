@@ -3,17 +3,10 @@
 // then a fixed-order horizontal sum; everything in f32, where the TypeScript reference
 // (ops/norm.ts rmsNormInto) sums and scales in f64: the two agree to a few f32 ulp. D % 16 == 0.
 import type { FunctionSource } from '../assembler.ts';
-import { advance, countDown, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
+import { advance, countDown, f32Address, foldAccumulators4, horizontalSum, zeroAccumulators } from './snippets.ts';
 
 /** Sets `local` to the byte address of row $r (D floats each) of the f32 matrix at `base`. */
-const rowAt = (base: string, local: string): string => `
-    local.get ${base}
-    local.get $r
-    local.get $D
-    i32.mul
-    i32.const 2
-    i32.shl
-    i32.add
+const rowAt = (base: string, local: string): string => `${f32Address(base, '$r', '$D')}
     local.set ${local}`;
 
 /** `rms_norm($x, $w, $y, $r0, $r1, $D, $epsBits)`: byte offsets of X, Y [rows, D] and w [D] (f32); writes rows [r0, r1); eps as f32 bits. */

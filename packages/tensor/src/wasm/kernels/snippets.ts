@@ -206,6 +206,24 @@ export const storeGroupOutputs = (acc: string, k = 0, g = 0): string => `
         local.get ${acc}
         v128.store${g === 0 ? '' : ` offset=${16 * g}`}                     ;; Y[t + ${k}, 4(i + ${g}) … 4(i + ${g}) + 3]`;
 
+/**
+ * Pushes the byte address of f32 element [row, column] of a row-major matrix at i32 local `base`:
+ * base + 4 · (row · rowFloats + column). `row` is an i32 local; `rowFloats` and `column` are an i32
+ * local (`$name`) or instructions that push the value, and `column` may be omitted for column 0.
+ */
+export const f32Address = (base: string, row: string, rowFloats: string, column?: string): string => {
+  const push = (v: string): string => (v.startsWith('$') ? `
+        local.get ${v}` : v);
+  return `
+        local.get ${base}
+        local.get ${row}${push(rowFloats)}
+        i32.mul${column === undefined ? '' : `${push(column)}
+        i32.add`}
+        i32.const 2
+        i32.shl
+        i32.add`;
+};
+
 /** Adds `count` (an i32 local) · 2^`shift` to i32 local `local`: a pointer step of a run-time size. */
 export const advanceBy = (local: string, count: string, shift: number): string => `
   local.get ${local}

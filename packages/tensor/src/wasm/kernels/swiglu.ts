@@ -4,18 +4,7 @@
 // reference's f64 Math.exp; tested in test/wasm/).
 import type { FunctionSource } from '../assembler.ts';
 import { expF32x4 } from './exp.ts';
-import { advance, forEachToken } from './snippets.ts';
-
-/** Pushes the address of f32 element [$t, $f] of a row-major matrix at local `base` whose rows are `rowFloats` (pushed) floats long. */
-const elementAddress = (base: string, rowFloats: string): string => `
-        local.get ${base}
-        local.get $t${rowFloats}
-        i32.mul
-        local.get $f
-        i32.add
-        i32.const 2
-        i32.shl
-        i32.add`;
+import { advance, f32Address, forEachToken } from './snippets.ts';
 
 /**
  * `swiglu($gu, $act, $tokens, $F, $f0, $f1)`: byte offsets of gu [tokens, 2F] f32 and act [tokens, F]
@@ -34,13 +23,12 @@ export const swiglu: FunctionSource = {
         local.get $f1
         i32.ge_u
         br_if $colsDone
-        ${elementAddress('$gu', `
+        ${f32Address('$gu', '$t', `
         local.get $F
         i32.const 1
-        i32.shl`)}
+        i32.shl`, '$f')}
         local.set $g                   ;; &gu[t, f] (gate; up is F floats on)
-        ${elementAddress('$act', `
-        local.get $F`)}
+        ${f32Address('$act', '$t', '$F', '$f')}
         local.set $o                   ;; &act[t, f]
         local.get $g
         v128.load
