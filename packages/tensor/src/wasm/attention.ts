@@ -33,8 +33,7 @@ export function wasmAttentionInto(
   if (region === undefined || regionOf(values) !== region || headDim % 16 !== 0 || nHeads % nKvHeads !== 0) return false;
   if (T === 0) return true;
   const width = nHeads * headDim;
-  const threads = 1 + (region.parallel?.pool.helpers ?? 0);
-  const scratch = region.attentionScratch(ATTENTION_FIELDS.length, T * width, pos0 + T + SCORE_PADDING, threads);
+  const scratch = region.attentionScratch(ATTENTION_FIELDS.length, T * width, pos0 + T + SCORE_PADDING, region.threads);
   if (scratch === undefined) return false;
   scaleF32[0] = scale;
   const fields: Record<(typeof ATTENTION_FIELDS)[number], number> = {

@@ -95,7 +95,7 @@ export function planLinear(w: WeightMatrix, T: number): LinearPlan | undefined {
   // prefill tiles where the memory has room for their panels and quads; otherwise the group or matvec kernel
   const tiles = tileFormat === undefined ? undefined : tileScratch(region, tileFormat, rows, cols, chunk);
   // F16 prefill: chunks widened once into f32 panels for the f32 tiles, where the memory has room
-  const f16Panel = w.format === 'f16' && prefill ? region.panelScratch(f16PanelBytes(cols), threadsOf(region)) : undefined;
+  const f16Panel = w.format === 'f16' && prefill ? region.panelScratch(f16PanelBytes(cols), region.threads) : undefined;
   const kernel = (tiles !== undefined ? `${tileFormat}_tiles` : group !== undefined ? `${group}_groups`
     : f16Panel !== undefined ? 'f16_panels' : kernelFor(region, w.format, prefill)) as ParallelKernel;
   return { region, w, chunk, scratch, yStride, kernel, quantizer: quantizerFor(kernel, w.format), tiles, panel: tiles?.panel ?? f16Panel };
@@ -192,14 +192,9 @@ const roundUpToQuad = (tokens: number): number => Math.ceil(tokens / TOKEN_QUAD)
 function tileScratch(
   region: WasmRegion, format: TileFormat, rows: number, cols: number, tokens: number,
 ): { xq: number; xs: number; panel: { base: number; bytesPerThread: number } } | undefined {
-  const panel = region.panelScratch(tilePanelBytes(format, cols / 32), threadsOf(region));
+  const panel = region.panelScratch(tilePanelBytes(format, cols / 32), region.threads);
   const quads = region.quadScratch(roundUpToQuad(tokens), cols);
   return panel === undefined || quads === undefined ? undefined : { ...quads, panel };
-}
-
-/** Threads that may run a slice of one call in this memory (the calling one and the workers). */
-function threadsOf(region: WasmRegion): number {
-  return 1 + (region.parallel?.pool.helpers ?? 0);
 }
 
 /** Runs one call of `kernel` over all rows for `tokens` token rows (f32_matvec: one token), split over threads; `panel`: the per-thread panels of a `_tiles` or f16_panels kernel. */

@@ -58,6 +58,11 @@ export class WasmRegion {
     for (let h = 0; h < 65536; h++) this.f32View[F16_TABLE_OFFSET / 4 + h] = f16ToF32(h);
   }
 
+  /** Threads that may run a slice of one kernel call in this memory: the calling one and the workers. */
+  get threads(): number {
+    return 1 + (this.parallel?.pool.helpers ?? 0);
+  }
+
   /** Bytes in use (table, scratch and weights). */
   get bytesUsed(): number {
     return this.top;

@@ -3,11 +3,16 @@
 // reference) when that matrix is not in wasm memory.
 import type { WeightMatrix } from '../matrix.ts';
 import { copyOutputs, planLinear, runPlanned } from './linear.ts';
-import { regionOf } from './region.ts';
+import { regionOf, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
 /** Fewer columns than this stay on the calling thread. */
 const PARALLEL_MIN_COLUMNS = 1024;
+
+/** The swiglu kernel over [T, 2F] f32 at byte offset `guAt` into [T, F] at `actAt`, split over the threads by columns. */
+function runSwiGlu(region: WasmRegion, guAt: number, actAt: number, T: number, F: number): void {
+  runOverThreads(region, 'swiglu', F, 4, PARALLEL_MIN_COLUMNS, (f0, n) => [guAt, actAt, T, F, f0, f0 + n]);
+}
 
 /**
  * act[t, f] = up[t, f] · silu(gate[t, f]) with gu[t] = [gate (F); up (F)], in the wasm memory that
@@ -25,7 +30,7 @@ export function wasmSwiGluInto(act: Float32Array, gu: Float32Array, T: number, F
   const guAt = area;
   const actAt = area + 4 * 2 * T * F;
   region.f32.set(gu.subarray(0, 2 * T * F), guAt / 4);
-  runOverThreads(region, 'swiglu', F, 4, PARALLEL_MIN_COLUMNS, (f0, n) => [guAt, actAt, T, F, f0, f0 + n]);
+  runSwiGlu(region, guAt, actAt, T, F);
   act.set(region.f32.subarray(actAt / 4, actAt / 4 + T * F));
   return true;
 }
@@ -56,7 +61,7 @@ export function wasmSwiGluMlpInto(out: Float32Array, x: Float32Array, T: number,
     const n = Math.min(chunk, T - t0);
     region.f32.set(x.subarray(t0 * gateUp.cols, (t0 + n) * gateUp.cols), up.scratch.x / 4);
     runPlanned(up, n); // [gate; up] of n tokens at up.scratch.y
-    runOverThreads(region, 'swiglu', F, 4, PARALLEL_MIN_COLUMNS, (f0, m) => [up.scratch.y, actAt, n, F, f0, f0 + m]);
+    runSwiGlu(region, up.scratch.y, actAt, n, F);
     // a copy inside wasm memory: down's activation scratch may overlap the [gate; up] that swiglu reads
     region.f32.copyWithin(dn.scratch.x / 4, actAt / 4, actAt / 4 + n * F);
     runPlanned(dn, n);
