@@ -4,8 +4,8 @@
 // engine has it, ../relaxed.ts) — the Q4_0 nibbles 0–15 are the 7-bit unsigned operand it wants.
 import { codeBytes, groupBlockBytes, ROW_GROUP } from '../../quant/row-groups.ts';
 
-/** One format's code layout inside a row-group block. */
-export interface CodeLayout {
+/** What every format's code layout inside a row-group block gives the kernel. */
+interface CodeLayoutBase {
   /** Kernel name prefix: the weight format, plus `_i8` for the int8-activation variant. */
   readonly name: 'q8_0' | 'q4_0' | 'q4_0_i8';
   /** Bytes of one activation block's codes: 64 (int16) or 32 (int8), loaded into $xv0 … */
@@ -13,33 +13,44 @@ export interface CodeLayout {
   /** Bytes per group block (four f16 scales, then four rows' codes). */
   readonly groupBlockBytes: number;
   /**
-   * Pushes the i32x4 partial sums of Σ_j c_w[j] · q_x[j] for row i of the group block at local `p`
-   * (int16 activation codes in $xv0..3 = elements 0–7, 8–15, 16–23, 24–31; int8 ones in $xv0..1 =
-   * elements 0–15, 16–31). c_w is the stored code:
-   * the int8 weight for Q8_0, the unsigned nibble q + 8 for Q4_0 (see `offset`).
-   */
-  readonly rowDot: (p: string, i: number) => string;
-  /**
-   * What rowDot pushes: i32x4 partial sums, or i16x8 ones small enough that the kernel's 4×4
+   * What the row dots are: i32x4 partial sums, or i16x8 ones small enough that the kernel's 4×4
    * transpose-add can stay in i16 and widen once per group instead of once per row (Q4_0 × int8:
    * |lane| ≤ 4·15·127 = 7620 per row, ≤ 4 · 7620 = 30480 after the two levels of pair sums).
    */
   readonly partialSums: 'i32' | 'i16';
   /**
-   * Q4_0 stores q + 8, so the dot above is Σ q·x + 8 Σ x: the kernel subtracts the activation block's
+   * Q4_0 stores q + 8, so the dot is Σ q·x + 8 Σ x: the kernel subtracts the activation block's
    * 8 Σ x (from quantize_x_i16) once per block, rather than 8 from each of the 32 nibbles per row.
    */
   readonly offset: boolean;
-  /**
-   * Set when the block runs as a loop over `count` slices of its codes instead of straight-line
-   * rowDots: each step loads one slice of the activations ($xv0, `xBytes`) and adds its dot with each
-   * row's matching codes (`rowSliceDot(i)`, at local $pk, which steps `codeBytes`) into $r0 … $r3.
-   * V8 hoists every load of a straight-line block, and Q8_0's 16 code loads plus its four activation
-   * vectors are more than the 16 xmm registers: the block spilled, where the loop keeps everything in
-   * registers (one thread, weights from DRAM: Q8_0 decode 24.5 → 26.5 GB/s).
-   */
-  readonly slices?: { readonly count: number; readonly xBytes: number; readonly codeBytes: number; readonly rowSliceDot: (i: number) => string };
 }
+
+/** A layout whose block is straight-line code: each row's dot at once. */
+export interface StraightCodeLayout extends CodeLayoutBase {
+  /**
+   * Pushes the i32x4 partial sums of Σ_j c_w[j] · q_x[j] for row i of the group block at local `p`
+   * (int16 activation codes in $xv0..3 = elements 0–7, 8–15, 16–23, 24–31; int8 ones in $xv0..1 =
+   * elements 0–15, 16–31). c_w is the stored code: the unsigned nibble q + 8 for Q4_0 (see `offset`).
+   */
+  readonly rowDot: (p: string, i: number) => string;
+  readonly slices?: undefined;
+}
+
+/**
+ * A layout whose block runs as a loop over `count` slices of its codes: each step loads one slice of
+ * the activations ($xv0, `xBytes`) and adds its dot with each row's matching codes (`rowSliceDot(i)`,
+ * at local $pk, which steps `codeBytes`) into $r0 … $r3. V8 hoists every load of a straight-line
+ * block, and Q8_0's 16 code loads plus its four activation vectors are more than the 16 xmm
+ * registers: the block spilled, where the loop keeps everything in registers (one thread, weights
+ * from DRAM: Q8_0 decode 24.5 → 26.5 GB/s).
+ */
+interface SlicedCodeLayout extends CodeLayoutBase {
+  readonly slices: { readonly count: number; readonly xBytes: number; readonly codeBytes: number; readonly rowSliceDot: (i: number) => string };
+  readonly rowDot?: undefined;
+}
+
+/** One format's code layout inside a row-group block. */
+export type CodeLayout = StraightCodeLayout | SlicedCodeLayout;
 
 /** Byte offset of row i's codes inside a group block: after the four f16 scales. */
 export const codesAt = (format: 'q8_0' | 'q4_0', i: number): number => 2 * ROW_GROUP + codeBytes(format) * i;
@@ -55,9 +66,6 @@ export const Q8_0_LAYOUT: CodeLayout = {
   partialSums: 'i32',
   groupBlockBytes: groupBlockBytes('q8_0'),
   offset: false,
-  rowDot: (p, i) => [0, 1, 2, 3].map((k) => `
-      local.get ${p}
-      v128.load8x8_s offset=${codesAt('q8_0', i) + 8 * k}${dot(`$xv${k}`, k > 0)}`).join(''),
   slices: {
     count: 4,
     xBytes: 16,

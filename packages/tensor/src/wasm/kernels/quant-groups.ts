@@ -12,7 +12,7 @@
 // tiles of quant-tiles.ts). Q4_0 × int8 (relaxed SIMD) keeps the transpose-add in i16 (code-layouts.ts).
 import type { FunctionSource } from '../assembler.ts';
 import { ROW_GROUP } from '../../quant/row-groups.ts';
-import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout } from './code-layouts.ts';
+import { Q4_0_I8_LAYOUT, Q4_0_LAYOUT, Q8_0_LAYOUT, type CodeLayout, type StraightCodeLayout } from './code-layouts.ts';
 import {
   advance, CHUNK_ROWS, chunksForEveryToken, countDown, f16VectorConstants, f16x4ToF32x4, HIGH_64, LOW_64, pairSum, storeGroupOutputs, ZIP_HIGH_32, ZIP_LOW_32,
 } from './snippets.ts';
@@ -21,7 +21,7 @@ import {
 const CHUNK_GROUPS = CHUNK_ROWS / ROW_GROUP;
 
 /** A block's four row dots into $r0 … $r3, straight-line: the activations in $xv0 …, then each row's rowDot. */
-function straightBlock(layout: CodeLayout): string {
+function straightBlock(layout: StraightCodeLayout): string {
   return `${[...Array(layout.xBlockBytes / 16).keys()].map((k) => `
           local.get $q
           v128.load offset=${16 * k}
