@@ -199,11 +199,7 @@ export const f32Matmul: FunctionSource = {
  * then widened to f32 at $panel, where the f32 tiles read them (f16.ts widens the same way,
  * f16_check keeps out Inf/NaN).
  */
-const widenF16Chunk = `
-      local.get $n
-      local.get $rowBytes
-      i32.mul
-      local.set $chunkBytes${touchLines('$w', '$chunkBytes')}
+const widenF16Chunk = `${touchLines('$w', '$n', '$rowBytes')}
       local.get $w
       local.set $src
       local.get $panel
@@ -236,7 +232,7 @@ const widenF16Chunk = `
 export const f16Panels: FunctionSource = {
   name: 'f16_panels',
   params: [['$w', 'i32'], ['$rows', 'i32'], ['$cols', 'i32'], ['$x', 'i32'], ['$y', 'i32'], ['$tokens', 'i32'], ['$yStride', 'i32'], ['$panel', 'i32']],
-  locals: [...MATMUL_LOCALS, ['$rowBytes', 'i32'], ['$chunkBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$src', 'i32'], ['$dst', 'i32'], ['$h', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128']],
+  locals: [...MATMUL_LOCALS, ['$rowBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$src', 'i32'], ['$dst', 'i32'], ['$h', 'v128'], ['$f16Mask', 'v128'], ['$f16Rebias', 'v128']],
   body: `${f16VectorConstants}
   local.get $cols
   i32.const 2

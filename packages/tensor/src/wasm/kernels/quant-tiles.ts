@@ -344,7 +344,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
       ['$panel', 'i32'],
     ],
     locals: [
-      ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$chunkBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
+      ['$groupBytes', 'i32'], ['$panelGroupBytes', 'i32'], ['$touch', 'i32'], ['$lines', 'i32'], ['$quadCodeBytes', 'i32'], ['$quadPairBytes', 'i32'],
       ['$n', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$p', 'i32'], ['$pb', 'i32'], ['$pd', 'i32'], ['$px', 'i32'], ['$ps', 'i32'], ['$b', 'i32'], ['$k', 'i32'],
       ['$pw0', 'i32'], ['$pw1', 'i32'], ['$ws0', 'v128'], ['$ws1', 'v128'], ['$wm0', 'v128'], ['$wm1', 'v128'], ['$wv0', 'v128'], ['$wv1', 'v128'], ['$xw', 'v128'],
       ['$rowBytes', 'i32'], ['$pg', 'i32'], ['$gi', 'i32'], ...four.map((r) => [`$q${r}`, 'i32'] as const),
@@ -379,11 +379,7 @@ function quantTiles(layout: TileLayout): FunctionSource {
     two: { four: tilePass(layout, 4, 2), one: tilePass(layout, 1, 2) },
     one: { four: tilePass(layout, 4, 1), one: tilePass(layout, 1, 1) },
   },
-    { prologue: `
-      local.get $n
-      local.get $groupBytes
-      i32.mul
-      local.set $chunkBytes${touchLines('$w', '$chunkBytes')}${layout.widen(layout)}`, from: '$panel', step: '$panelGroupBytes' })}`,
+    { prologue: `${touchLines('$w', '$n', '$groupBytes')}${layout.widen(layout)}`, from: '$panel', step: '$panelGroupBytes' })}`,
   };
 }
 

@@ -138,21 +138,24 @@ export const transposeStore = (dst: string, at: number): string => {
 };
 
 /**
- * Loads one byte of every 64-byte cache line of `bytes` (an i32 local) bytes at i32 local `from`, and
- * drops it: the prologue of a prefill chunk, before its unpacking reads the lines again. Without it the
- * unpacking has only the few lines in flight that its arithmetic leaves room for (a chunk comes in at
- * DRAM latency, ~3 GB/s); this loop has nothing else to wait on, so the core issues as many misses
- * as it can track and the chunk comes in at memory bandwidth. Uses i32 locals $touch, $lines.
+ * Loads one byte of every 64-byte cache line of the `items` · `itemBytes` bytes (i32 locals) at i32
+ * local `from`, and drops it: the prologue of a prefill chunk, before its unpacking reads the lines
+ * again. Without it the unpacking has only the few lines in flight that its arithmetic leaves room for
+ * (a chunk comes in at DRAM latency, ~3 GB/s); this loop has nothing else to wait on, so the core
+ * issues as many misses as it can track and the chunk comes in at memory bandwidth. Uses i32 locals
+ * $touch, $lines.
  */
-export const touchLines = (from: string, bytes: string): string => `
+export const touchLines = (from: string, items: string, itemBytes: string): string => `
       local.get ${from}
       local.set $touch
-      local.get ${bytes}
+      local.get ${items}
+      local.get ${itemBytes}
+      i32.mul
       i32.const 63
       i32.add
       i32.const 6
       i32.shr_u
-      local.set $lines                 ;; ≥ 1 (bytes ≥ 1)
+      local.set $lines                 ;; ≥ 1 (items, itemBytes ≥ 1)
       loop $touchLines
         local.get $touch
         i32.load8_u
