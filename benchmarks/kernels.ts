@@ -8,6 +8,7 @@
 // 128 MiB (this machine's L3 is 32 MiB). Prints a markdown table of medians: GB/s of weight bytes
 // streamed per matvec (bytes / time), and GFLOP/s (2 · rows · cols · T / time) for a 64-token prefill.
 import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.ts';
 import {
   WasmWeightArena, blockFormat, createRng, denseMatrix, fillNormal, linearInto, matrixBytes, quantizeMatrix, quantizedMatrix, type WeightMatrix,
 } from '../packages/tensor/src/index.ts';
@@ -15,32 +16,20 @@ import {
 const ALL_FORMATS = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const;
 const USAGE = 'usage: tsx benchmarks/kernels.ts [--reps 9] [--formats f32,f16,q8_0,q4_0,q4_k,q5_k,q6_k] [--shapes 8192x3072,3072x8192]';
 
-/** The flags, checked: a one-line message and exit code 2 for anything else (as the phi3 CLI does). */
-function parseFlags(): { reps: number; formats: string[]; shapes: number[][] } {
-  try {
-    const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' }, reps: { type: 'string', default: '9' }, formats: { type: 'string', default: ALL_FORMATS.join(',') }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
-    if (values.help === true) {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const reps = Number(values.reps);
-    const formats = values.formats.split(',');
-    const shapes = values.shapes.split(',').map((s) => s.split('x').map(Number));
-    if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps ${values.reps}: expected a positive integer`);
-    const unknown = formats.find((f) => !(ALL_FORMATS as readonly string[]).includes(f));
-    if (unknown !== undefined) throw new Error(`--formats: unknown format "${unknown}"`);
-    // rows: whole row groups; columns: whole 256-element K-quant super-blocks
-    if (shapes.some((s) => s.length !== 2 || s.some((d) => !Number.isInteger(d) || d < 1) || s[0] % 4 !== 0 || s[1] % 256 !== 0)) {
-      throw new Error(`--shapes ${values.shapes}: expected RxC pairs, R a multiple of 4 and C of 256`);
-    }
-    return { reps, formats, shapes };
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
+const { reps: REPS, formats: FORMATS, shapes: SHAPES } = parseFlags(USAGE, () => {
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '9' }, formats: { type: 'string', default: ALL_FORMATS.join(',') }, shapes: { type: 'string', default: '8192x3072,3072x8192' } } });
+  const reps = Number(values.reps);
+  const formats = values.formats.split(',');
+  const shapes = values.shapes.split(',').map((s) => s.split('x').map(Number));
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps ${values.reps}: expected a positive integer`);
+  const unknown = formats.find((f) => !(ALL_FORMATS as readonly string[]).includes(f));
+  if (unknown !== undefined) throw new Error(`--formats: unknown format "${unknown}"`);
+  // rows: whole row groups; columns: whole 256-element K-quant super-blocks
+  if (shapes.some((s) => s.length !== 2 || s.some((d) => !Number.isInteger(d) || d < 1) || s[0] % 4 !== 0 || s[1] % 256 !== 0)) {
+    throw new Error(`--shapes ${values.shapes}: expected RxC pairs, R a multiple of 4 and C of 256`);
   }
-}
-
-const { reps: REPS, formats: FORMATS, shapes: SHAPES } = parseFlags();
+  return { reps, formats, shapes };
+});
 const WORKING_SET = 128 * 1024 * 1024;
 const PREFILL_T = 64;
 

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.ts';
 import { ConfigReader, variantForModelType, type ModelConfig } from '../packages/model/src/index.ts';
 import {
   GGUF_OUT_TYPES, ggufModelMetadata, ggufModelTensors, isGgufOutType, type GgufExportConfig, type GgufOutType,
@@ -77,12 +78,11 @@ function runJson(command: string, args: string[]): EngineResult {
 
 const USAGE = `usage: tsx benchmarks/side-by-side.ts [--model mini|small] [--types ${GGUF_OUT_TYPES.join(',')}] [-t 2] [-p 64] [-n 32] [-r 3]`;
 
-/** The flags, checked: a one-line message and exit code 2 for anything else (as the phi3 CLI does). */
-function parseFlags(): { model: 'mini' | 'small'; types: GgufOutType[]; t: string; p: string; n: string; r: string } {
-  try {
+/** The flags, checked (flags.ts: one line and exit 2 for a bad one). */
+function readFlags(): { model: 'mini' | 'small'; types: GgufOutType[]; t: string; p: string; n: string; r: string } {
+  return parseFlags(USAGE, () => {
     const { values } = parseArgs({
       options: {
-        help: { type: 'boolean', short: 'h' },
         model: { type: 'string', default: 'mini' },
         types: { type: 'string', default: 'q8_0,q4_0' },
         t: { type: 'string', short: 't', default: '2' },
@@ -91,10 +91,6 @@ function parseFlags(): { model: 'mini' | 'small'; types: GgufOutType[]; t: strin
         r: { type: 'string', short: 'r', default: '3' },
       },
     });
-    if (values.help === true) {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
     if (values.model !== 'mini' && values.model !== 'small') throw new Error(`--model ${values.model}: expected mini or small`);
     const types = values.types.split(',');
     const unknown = types.find((type) => !isGgufOutType(type));
@@ -104,14 +100,11 @@ function parseFlags(): { model: 'mini' | 'small'; types: GgufOutType[]; t: strin
     }
     const { t, p, n, r } = values;
     return { model: values.model, types: types as GgufOutType[], t, p, n, r };
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  });
 }
 
 function main(): void {
-  const { model, types, t, p, n, r } = parseFlags();
+  const { model, types, t, p, n, r } = readFlags();
   mkdirSync(SCRATCH, { recursive: true });
   ensureLlamaCpp();
   const rows: string[] = [];
