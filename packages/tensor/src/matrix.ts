@@ -70,6 +70,42 @@ export function quantizeMatrix(w: DenseMatrix, format: QuantFormatName): Quantiz
 }
 
 /**
+ * A matrix still where it is stored (a checkpoint file): its format and shape, and a reader of its bytes
+ * in the order `data` has in a DenseMatrix (f32, little-endian) or a QuantizedMatrix in 'rows' layout.
+ * WasmWeightArena.placeStored reads it piece by piece straight into wasm memory, so placing a model's
+ * weights never holds a second copy of a tensor in ordinary memory.
+ */
+export interface StoredMatrix {
+  readonly format: MatrixFormat;
+  readonly rows: number;
+  readonly cols: number;
+  /** Fills `into` with the stored bytes [offset, offset + into.length) (throws past the end). */
+  readBytes(into: Uint8Array, offset: number): void;
+}
+
+/** Bytes a [rows, cols] matrix takes stored in `format`; throws ShapeError for bad dims or unaligned rows. */
+export function storedMatrixBytes(format: MatrixFormat, rows: number, cols: number): number {
+  assertDim(rows, `${format} matrix rows`);
+  assertDim(cols, `${format} matrix cols`);
+  return format === 'f32' ? 4 * rows * cols : rows * quantizedRowBytes(format, cols);
+}
+
+/** An in-memory matrix in GGUF row order as a StoredMatrix reading its own data. */
+export function storedInMemory(w: WeightMatrix): StoredMatrix {
+  if (w.format !== 'f32' && w.layout === 'row-groups') throw new ShapeError(`${w.format} matrix in row groups: not in stored (row) order`);
+  const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+  return {
+    format: w.format,
+    rows: w.rows,
+    cols: w.cols,
+    readBytes(into, offset) {
+      if (offset < 0 || offset + into.length > bytes.length) throw new ShapeError(`bytes [${offset}, ${offset + into.length}) past the ${bytes.length} of the matrix`);
+      into.set(bytes.subarray(offset, offset + into.length));
+    },
+  };
+}
+
+/**
  * Decodes row r of w.
  * @param out [cols] f32 (written)
  */

@@ -19,6 +19,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/**
+ * Index of the first byte where a and b differ, -1 when they are equal (length included). For MB-sized
+ * arrays, where `expect(a).toEqual(b)` compares element by element for seconds.
+ */
+export function firstByteDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
 /** Unit roundoff of float32. */
 export const F32_EPS = 2 ** -24;
 

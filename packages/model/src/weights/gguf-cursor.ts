@@ -12,6 +12,8 @@ export interface ByteSource {
   readonly size: number;
   /** A fresh copy of `length` bytes at `offset` (byteOffset 0); the caller guarantees `offset + length <= size`. */
   read(offset: number, length: number): Uint8Array;
+  /** Fills `into` with the bytes at `offset` (no allocation); the caller guarantees `offset + into.length <= size`. */
+  readInto(into: Uint8Array, offset: number): void;
   close(): void;
 }
 
@@ -20,9 +22,13 @@ export function memoryByteSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
     read: (offset, length) => bytes.slice(offset, offset + length),
+    readInto: (into, offset) => into.set(bytes.subarray(offset, offset + into.length)),
     close: () => {},
   };
 }
+
+/** Bytes per read call (one readSync moves at most ~2 GiB). */
+const READ_CHUNK = 1 << 30;
 
 /** A `ByteSource` reading a file with positioned synchronous reads (works for multi-GB files). */
 export function fileByteSource(path: string): ByteSource {
@@ -33,18 +39,21 @@ export function fileByteSource(path: string): ByteSource {
     throw new WeightsFormatError(`cannot open ${path}: ${(err as Error).message}`);
   }
   const size = fstatSync(fd).size;
+  const readInto = (into: Uint8Array, offset: number): void => {
+    for (let done = 0; done < into.length; ) {
+      const n = readSync(fd, into, done, Math.min(READ_CHUNK, into.length - done), offset + done);
+      if (n === 0) throw new WeightsFormatError(`${path}: unexpected end of file at byte ${offset + done}`);
+      done += n;
+    }
+  };
   return {
     size,
     read(offset, length) {
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, out, done, length - done, offset + done);
-        if (n === 0) throw new WeightsFormatError(`${path}: unexpected end of file at byte ${offset + done}`);
-        done += n;
-      }
+      readInto(out, offset);
       return out;
     },
+    readInto,
     close: () => closeSync(fd),
   };
 }

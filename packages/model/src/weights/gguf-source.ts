@@ -4,7 +4,7 @@
  * a time; 2-D weights in F16/BF16/Q* stay in their GGUF bytes inside a WeightMatrix and are
  * multiplied block by block, never expanded to f32.
  */
-import { blockFormat, denseMatrix, isQuantFormat, quantizedMatrix, type QuantFormatName, type WeightMatrix } from '@phi3/tensor';
+import { blockFormat, denseMatrix, isQuantFormat, quantizedMatrix, type QuantFormatName, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
 import { WeightsFormatError } from '../errors.ts';
 import type { ByteSource } from './gguf-cursor.ts';
 import type { GgufTensorInfo } from './gguf.ts';
@@ -100,14 +100,37 @@ export class GgufSource implements WeightSource {
   /** [rows, cols] = [ne[1], ne[0]]; F32 dense, everything else kept in its GGUF block bytes. */
   getMatrix(name: string): WeightMatrix {
     const { info: t, file } = this.lookup(name);
-    if (t.shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${t.shape.join(', ')}])`);
-    const [rows, cols] = t.shape;
+    const [rows, cols] = this.matrixShape(name, t);
     if (t.type === GgmlType.F32) return denseMatrix(readGgufTensorF32(file, t, this.description), rows, cols);
     return quantizedMatrix(decodableFormat(t, this.description), file.read(t.offset, t.byteLength), rows, cols);
   }
 
+  /** Every 2-D tensor as stored (F32, or the GGUF block bytes getMatrix keeps), read on demand. */
+  getStoredMatrix(name: string): StoredMatrix {
+    const { info: t, file } = this.lookup(name);
+    const [rows, cols] = this.matrixShape(name, t);
+    const format = t.type === GgmlType.F32 ? 'f32' : decodableFormat(t, this.description);
+    return {
+      format,
+      rows,
+      cols,
+      readBytes: (into, offset) => {
+        if (offset < 0 || offset + into.length > t.byteLength) {
+          throw new WeightsFormatError(`${this.description}: bytes [${offset}, ${offset + into.length}) are outside tensor "${t.name}" (${t.byteLength} bytes)`);
+        }
+        file.readInto(into, t.offset + offset);
+      },
+    };
+  }
+
   close(): void {
     for (const s of this.shards) s.file.close();
+  }
+
+  /** [rows, cols] of a 2-D tensor (WeightsFormatError otherwise). */
+  private matrixShape(name: string, t: GgufTensorInfo): [number, number] {
+    if (t.shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${t.shape.join(', ')}])`);
+    return [t.shape[0], t.shape[1]];
   }
 
   private lookup(name: string): { info: GgufTensorInfo; file: ByteSource } {

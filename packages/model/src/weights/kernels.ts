@@ -36,8 +36,9 @@ export interface PlacementOptions {
 
 /**
  * Wraps `source` so the matrices it returns live where `kernels` reads them: unchanged for 'ts'; for
- * 'wasm', copied once into a WasmWeightArena owned by the returned source (the original arrays are
- * dropped, so memory holds one copy), and so are the 1-D tensors (norms, biases), where the wasm
+ * 'wasm', copied once into a WasmWeightArena owned by the returned source — read from the file
+ * straight into wasm memory when the source can (`getStoredMatrix`), else copied from the array it
+ * returns, which is then dropped — and so are the 1-D tensors (norms, biases), where the wasm
  * RMSNorm finds them.
  */
 export function placeWeights(source: WeightSource, kernels: Kernels, options: PlacementOptions = {}): WeightSource {
@@ -54,7 +55,10 @@ export function placeWeights(source: WeightSource, kernels: Kernels, options: Pl
     has: (name) => source.has(name),
     info: (name) => source.info(name),
     getF32: (name) => (source.info(name).shape.length === 1 ? placeVector(arena, source.getF32(name)) : source.getF32(name)),
-    getMatrix: (name) => arena.place(source.getMatrix(name)),
+    getMatrix(name) {
+      const stored = source.getStoredMatrix?.(name); // read straight into wasm memory: no copy in between
+      return stored !== undefined ? arena.placeStored(stored) : arena.place(source.getMatrix(name));
+    },
     allocateF32: (floats) => arena.allocateF32(floats), // the KV cache: attention runs in wasm on it
     close: () => {
       arena.close(); // stops the worker threads

@@ -56,6 +56,11 @@ export function quantizeWeights(source: WeightSource, dtype: string): WeightSour
       if (w.format !== 'f32' || format === 'f32' || w.cols % blockFormat(format).blockSize !== 0) return w;
       return quantizeMatrix(denseMatrix(w.data, w.rows, w.cols), format);
     },
+    // stored matrices already quantized pass through, as in getMatrix; f32 ones are quantized there
+    getStoredMatrix(name) {
+      const stored = source.getStoredMatrix?.(name);
+      return stored?.format === 'f32' ? undefined : stored;
+    },
     close: () => source.close(),
   };
 }

@@ -125,6 +125,16 @@ export class SafetensorsFile {
     return this.readBytes(e.fileOffset, e.byteLength);
   }
 
+  /** Fills `into` with tensor `name`'s stored bytes from byte `offset` of the tensor on (no allocation). */
+  readRawInto(name: string, into: Uint8Array, offset: number): void {
+    const e = this.entries.get(name);
+    if (e === undefined) throw new WeightsFormatError(`${this.path}: no tensor named "${name}"`);
+    if (offset < 0 || offset + into.length > e.byteLength) {
+      throw new WeightsFormatError(`${this.path}: bytes [${offset}, ${offset + into.length}) are outside tensor "${name}" (${e.byteLength} bytes)`);
+    }
+    this.readInto(into, e.fileOffset + offset);
+  }
+
   close(): void {
     closeSync(this.fd);
   }

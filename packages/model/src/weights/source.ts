@@ -3,7 +3,7 @@
  * model never holds two full copies of its weights. Implemented for safetensors folders here (single
  * file or sharded with `model.safetensors.index.json`) and for GGUF in weights/gguf*.ts.
  */
-import { denseMatrix, quantizedMatrix, type WeightMatrix } from '@phi3/tensor';
+import { denseMatrix, quantizedMatrix, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize, isAbsolute } from 'node:path';
 import { WeightsFormatError } from '../errors.ts';
@@ -33,6 +33,13 @@ export interface WeightSource {
    * f32; GGUF may keep quantized blocks. Throws WeightsFormatError when absent or not 2-D.
    */
   getMatrix(name: string): WeightMatrix;
+  /**
+   * A 2-D weight left in its file, for a caller that copies it to where its kernels read it
+   * (weights/kernels.ts streams it into wasm memory, piece by piece): same format and shape as
+   * getMatrix would give, and the same errors. undefined when the stored bytes need converting first
+   * (BF16 safetensors widened to f32): the caller uses getMatrix. Absent: always getMatrix.
+   */
+  getStoredMatrix?(name: string): StoredMatrix | undefined;
   /** Releases file handles. */
   close(): void;
   /**
@@ -80,6 +87,11 @@ export function reportReads(source: WeightSource, onRead: (reads: number, total:
     info: (name) => source.info(name),
     getF32: (name) => { const t = source.getF32(name); tick(); return t; },
     getMatrix: (name) => { const m = source.getMatrix(name); tick(); return m; },
+    getStoredMatrix: (name) => {
+      const stored = source.getStoredMatrix?.(name);
+      if (stored !== undefined) tick(); // read by the caller right away
+      return stored;
+    },
     close: () => source.close(),
   };
 }
@@ -132,17 +144,38 @@ export class SafetensorsSource implements WeightSource {
   }
 
   getMatrix(name: string): WeightMatrix {
-    const { shape } = this.lookup(name).entry;
-    if (shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${shape.join(', ')}])`);
     const { file, entry } = this.lookup(name);
-    if (this.options.keepHalfPrecision && (entry.dtype === 'BF16' || entry.dtype === 'F16')) {
-      return quantizedMatrix(entry.dtype === 'BF16' ? 'bf16' : 'f16', file.readRaw(name), shape[0], shape[1]);
-    }
-    return denseMatrix(this.getF32(name), shape[0], shape[1]);
+    const [rows, cols] = this.matrixShape(name);
+    const format = this.storedFormat(entry);
+    if (format === 'f16' || format === 'bf16') return quantizedMatrix(format, file.readRaw(name), rows, cols);
+    return denseMatrix(this.getF32(name), rows, cols);
+  }
+
+  /** F32 tensors, and BF16 / F16 ones with `keepHalfPrecision`, as stored; undefined for those widened to f32. */
+  getStoredMatrix(name: string): StoredMatrix | undefined {
+    const { file } = this.lookup(name);
+    const [rows, cols] = this.matrixShape(name);
+    const format = this.storedFormat(this.lookup(name).entry);
+    if (format === undefined) return undefined;
+    return { format, rows, cols, readBytes: (into, offset) => file.readRawInto(name, into, offset) };
   }
 
   close(): void {
     for (const f of this.files) f.close();
+  }
+
+  /** [rows, cols] of a 2-D tensor (WeightsFormatError otherwise). */
+  private matrixShape(name: string): [number, number] {
+    const { shape } = this.lookup(name).entry;
+    if (shape.length !== 2) throw new WeightsFormatError(`${this.description}: tensor "${name}" is not 2-D (shape [${shape.join(', ')}])`);
+    return [shape[0], shape[1]];
+  }
+
+  /** The matrix format a tensor is multiplied in without converting it; undefined when it is widened to f32 at load. */
+  private storedFormat(entry: SafetensorsEntry): 'f32' | 'f16' | 'bf16' | undefined {
+    if (entry.dtype === 'F32') return 'f32';
+    if (!this.options.keepHalfPrecision) return undefined;
+    return entry.dtype === 'BF16' ? 'bf16' : entry.dtype === 'F16' ? 'f16' : undefined;
   }
 
   private lookup(name: string): { file: SafetensorsFile; entry: SafetensorsEntry } {

@@ -91,15 +91,15 @@ export function toRowGroupsInto(target: Uint8Array, gguf: Uint8Array, format: Ro
 /**
  * Throws ShapeError when a GGUF block scale is Inf or NaN (f16 exponent bits all ones): the vector f16
  * conversion of the row-group kernels would turn it into a finite value.
- * @param gguf rows · (cols / 32) GGUF blocks
+ * @param gguf     whole rows of a [rows, cols] matrix as GGUF blocks, from row `firstRow` on (all of them by default)
  */
-export function assertFiniteScales(gguf: Uint8Array, format: RowGroupFormat, rows: number, cols: number): void {
+export function assertFiniteScales(gguf: Uint8Array, format: RowGroupFormat, rows: number, cols: number, firstRow = 0): void {
   const block = blockBytes(format);
   for (let at = 1; at < gguf.byteLength; at += block) {
     if ((gguf[at] & 0x7c) === 0x7c) {
       const index = (at - 1) / block;
       const blocks = cols / 32;
-      throw new ShapeError(`${format} [${rows}, ${cols}]: row ${Math.floor(index / blocks)} block ${index % blocks} has an Inf/NaN scale`);
+      throw new ShapeError(`${format} [${rows}, ${cols}]: row ${firstRow + Math.floor(index / blocks)} block ${index % blocks} has an Inf/NaN scale`);
     }
   }
 }

@@ -4,9 +4,9 @@
 // One memory holds at most 4 GiB (Node 20): when it is full the arena opens another, each with its
 // own kernel instance, so models larger than 4 GiB (phi-3-mini f32, medium) still fit.
 import { ShapeError } from '../errors.ts';
-import type { WeightMatrix } from '../matrix.ts';
+import { storedInMemory, storedMatrixBytes, type StoredMatrix, type WeightMatrix } from '../matrix.ts';
 import { MatvecPool } from '../parallel/pool.ts';
-import { rowGroupBytes } from '../quant/row-groups.ts';
+import { isRowGroupFormat, rowGroupBytes } from '../quant/row-groups.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
 import { regionOf, TABLE_BYTES, WasmRegion } from './region.ts';
 
@@ -67,18 +67,34 @@ export class WasmWeightArena {
    * @throws ShapeError when the memory is full, or for an Inf/NaN block scale in Q8_0 / Q4_0 or weight in F16
    */
   place<M extends WeightMatrix>(w: M): M {
-    const what = `${w.format} matrix [${w.rows}, ${w.cols}]`;
-    if ((w.format === 'q8_0' || w.format === 'q4_0') && w.layout !== 'row-groups') {
-      const target = this.allocate(rowGroupBytes(w.format, w.rows, w.cols), what);
-      regionOf(target)!.toRowGroups(target, w.data, w.format, w.rows, w.cols);
-      return { ...w, data: target, layout: 'row-groups' };
+    if (w.format !== 'f32' && w.layout === 'row-groups') {
+      const target = this.allocate(w.data.byteLength, `${w.format} matrix [${w.rows}, ${w.cols}] in row groups`);
+      target.set(w.data);
+      return { ...w, data: target };
     }
-    const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
-    const target = this.allocate(bytes.byteLength, what);
-    target.set(bytes);
-    if (w.format === 'f16') regionOf(target)!.assertFiniteF16(target, what);
-    const data = w.format === 'f32' ? new Float32Array(target.buffer, target.byteOffset, w.rows * w.cols) : target;
-    return { ...w, data };
+    return { ...w, ...this.placeStored(storedInMemory(w)) };
+  }
+
+  /**
+   * `place` for a matrix still in its file: the bytes are read straight into wasm memory (through a
+   * 1 MiB staging area for the row-group formats), so no full copy of the tensor is ever made in
+   * ordinary memory — loading a model costs its weights once, not plus garbage awaiting collection.
+   * @throws ShapeError as `place` does, and whatever `stored.readBytes` throws
+   */
+  placeStored(stored: StoredMatrix): WeightMatrix {
+    const { format, rows, cols } = stored;
+    const what = `${format} matrix [${rows}, ${cols}]`;
+    const bytes = storedMatrixBytes(format, rows, cols); // checks the shape before anything is allocated
+    if (isRowGroupFormat(format)) {
+      const target = this.allocate(rowGroupBytes(format, rows, cols), what);
+      regionOf(target)!.toRowGroups(target, stored);
+      return { format, rows, cols, data: target, layout: 'row-groups' };
+    }
+    const target = this.allocate(bytes, what);
+    stored.readBytes(target, 0);
+    if (format === 'f32') return { format, rows, cols, data: new Float32Array(target.buffer, target.byteOffset, rows * cols) };
+    if (format === 'f16') regionOf(target)!.assertFiniteF16(target, what);
+    return { format, rows, cols, data: target };
   }
 
   /**

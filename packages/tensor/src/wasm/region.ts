@@ -10,8 +10,9 @@
 import { f16ToF32 } from '../dtype.ts';
 import { ShapeError } from '../errors.ts';
 import {
-  assertFiniteScales, codeBytes, groupBlockBytes, paddedRows, ROW_GROUP, toRowGroupsInto, type RowGroupFormat,
+  assertFiniteScales, codeBytes, groupBlockBytes, isRowGroupFormat, paddedRows, ROW_GROUP, toRowGroupsInto,
 } from '../quant/row-groups.ts';
+import type { StoredMatrix } from '../matrix.ts';
 import type { MatvecPool } from '../parallel/pool.ts';
 import { instantiateKernels, PAGE_BYTES, type KernelExports } from './kernels.ts';
 import { F16_TABLE_OFFSET } from './kernels/snippets.ts';
@@ -182,19 +183,24 @@ export class WasmRegion {
   }
 
   /**
-   * Rearranges Q8_0/Q4_0 GGUF rows into row groups at `target` (a range of this memory, sized by
-   * rowGroupBytes) with the wasm kernel: STAGING_BYTES of rows at a time are copied into a staging
-   * area, then moved block by block. Falls back to the TypeScript toRowGroupsInto when the memory has
-   * no room for the staging area.
+   * Rearranges a Q8_0/Q4_0 matrix's GGUF rows into row groups at `target` (a range of this memory, sized
+   * by rowGroupBytes) with the wasm kernel: STAGING_BYTES of rows at a time are read into a staging area,
+   * then moved block by block, so the GGUF bytes never exist whole outside their file. Falls back to the
+   * TypeScript toRowGroupsInto (reading the rows whole) when the memory has no room for the staging area.
+   * @param stored a Q8_0 or Q4_0 matrix
    * @throws ShapeError for an Inf/NaN block scale
    */
-  toRowGroups(target: Uint8Array, gguf: Uint8Array, format: RowGroupFormat, rows: number, cols: number): void {
+  toRowGroups(target: Uint8Array, stored: StoredMatrix): void {
+    const { format, rows, cols } = stored;
+    if (!isRowGroupFormat(format)) throw new ShapeError(`${format} matrices are not stored in row groups`);
     const blocks = cols / 32;
     const rowBytes = blocks * (2 + codeBytes(format));
     const stageRows = Math.max(ROW_GROUP, Math.floor(STAGING_BYTES / rowBytes / ROW_GROUP) * ROW_GROUP);
     const stage = this.scratchArea('staging', STAGING_BYTES);
     const flag = this.scratchArea('flag', 4); // the kernel's Inf/NaN flag
     if (stage === undefined || flag === undefined || stageRows * rowBytes > STAGING_BYTES) {
+      const gguf = new Uint8Array(rows * rowBytes);
+      stored.readBytes(gguf, 0);
       toRowGroupsInto(target, gguf, format, rows, cols);
       return;
     }
@@ -203,10 +209,11 @@ export class WasmRegion {
     for (let r0 = 0; r0 < rows; r0 += stageRows) {
       const n = Math.min(stageRows, rows - r0);
       const padded = paddedRows(n);
-      bytes.set(gguf.subarray(r0 * rowBytes, (r0 + n) * rowBytes), stage);
+      const staged = bytes.subarray(stage, stage + n * rowBytes);
+      stored.readBytes(staged, r0 * rowBytes);
       bytes.fill(0, stage + n * rowBytes, stage + padded * rowBytes); // zero rows pad the last group
       convert(stage, target.byteOffset + (r0 / ROW_GROUP) * blocks * groupBlockBytes(format), padded / ROW_GROUP, blocks, flag);
-      if (this.flagSet(flag)) assertFiniteScales(gguf, format, rows, cols); // throws, naming the block
+      if (this.flagSet(flag)) assertFiniteScales(staged, format, rows, cols, r0); // throws, naming the block
     }
   }
 

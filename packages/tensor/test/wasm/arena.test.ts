@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { rowGroupBytes, toRowGroupsInto } from '../../src/quant/row-groups.ts';
 import { ShapeError } from '../../src/errors.ts';
-import { denseMatrix, dequantizeMatrix, quantizeMatrix } from '../../src/matrix.ts';
+import { denseMatrix, dequantizeMatrix, quantizeMatrix, storedInMemory, type QuantizedMatrix, type StoredMatrix, type WeightMatrix } from '../../src/matrix.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { regionOf } from '../../src/wasm/region.ts';
-import { PROP, randomArray } from '../helpers.ts';
+import { createRng } from '../../src/random.ts';
+import { firstByteDifference, PROP, randomArray } from '../helpers.ts';
 
 describe('WasmWeightArena', () => {
   it('copies a matrix once into wasm memory: same format, shape and rows (Q4_0 rearranged into row groups)', () => {
@@ -28,7 +29,7 @@ describe('WasmWeightArena', () => {
       const w = quantizeMatrix(denseMatrix(randomArray(rows * 32 * blocks, s), rows, 32 * blocks), format);
       const want = new Uint8Array(rowGroupBytes(format, rows, 32 * blocks));
       toRowGroupsInto(want, w.data, format, rows, 32 * blocks);
-      expect(arena.place(w).data).toEqual(want);
+      expect(firstByteDifference(arena.place(w).data as Uint8Array, want)).toBe(-1);
     });
 
   it('refuses a Q8_0 matrix with an Inf/NaN scale', () => {
@@ -54,5 +55,65 @@ describe('WasmWeightArena', () => {
   it('rejects a matrix larger than one memory with a ShapeError', () => {
     const arena = new WasmWeightArena({ maxBytesPerMemory: 1024 * 1024 });
     expect(() => arena.place(denseMatrix(new Float32Array(512 * 1024), 1024, 512))).toThrow(ShapeError);
+  });
+
+  describe('placeStored', () => {
+    /** `w`'s stored bytes behind a reader that records the size of every read. */
+    function recorded(w: WeightMatrix): { stored: StoredMatrix; reads: number[] } {
+      const inner = storedInMemory(w);
+      const reads: number[] = [];
+      return { reads, stored: { ...inner, readBytes: (into, offset) => { reads.push(into.length); inner.readBytes(into, offset); } } };
+    }
+
+    /** A [rows, cols] Q8_0 / Q4_0 matrix of random codes and finite scales (quick to make at MB sizes). */
+    function randomBlocks(format: 'q8_0' | 'q4_0', rows: number, cols: number, seed: number): QuantizedMatrix {
+      const block = format === 'q8_0' ? 34 : 18;
+      const data = new Uint8Array(rows * (cols / 32) * block);
+      const rng = createRng(seed);
+      for (let i = 0; i < data.length; i++) data[i] = (rng.next() * 256) | 0;
+      for (let at = 1; at < data.length; at += block) data[at] &= 0x3b; // exponent bits never all ones
+      return { format, rows, cols, data };
+    }
+
+    it.each(['q8_0', 'q4_0'] as const)('reads %s rows in pieces of at most 1 MiB straight into wasm memory, as place arranges them', (format) => {
+      const arena = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
+      const w = randomBlocks(format, 1001, 2048, 6); // 2.2 / 1.2 MB
+      const { stored, reads } = recorded(w);
+      const placed = arena.placeStored(stored);
+      expect(placed).toMatchObject({ format, rows: 1001, cols: 2048, layout: 'row-groups' });
+      expect(firstByteDifference(placed.data as Uint8Array, arena.place(w).data as Uint8Array)).toBe(-1);
+      expect(reads.length).toBeGreaterThan(1);
+      expect(Math.max(...reads)).toBeLessThanOrEqual(1 << 20);
+      expect(reads.reduce((a, b) => a + b, 0)).toBe(w.data.byteLength);
+    });
+
+    it('reads f32 and other block formats whole into their place, and views them with the right type', () => {
+      const arena = new WasmWeightArena({ maxBytesPerMemory: 8 * 1024 * 1024 });
+      const dense = denseMatrix(randomArray(5 * 64, 7), 5, 64);
+      const placedDense = arena.placeStored(storedInMemory(dense));
+      expect(placedDense.data).toBeInstanceOf(Float32Array);
+      expect(placedDense.data).toEqual(dense.data);
+      const f16 = quantizeMatrix(dense, 'f16');
+      const { stored, reads } = recorded(f16);
+      expect(arena.placeStored(stored).data).toEqual(f16.data);
+      expect(reads).toEqual([f16.data.byteLength]);
+      expect(regionOf(placedDense.data)).toBeDefined();
+    });
+
+    it('names the row of an Inf/NaN scale found in a later piece, and passes on read errors', () => {
+      const arena = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
+      const w = randomBlocks('q8_0', 1001, 2048, 8);
+      const bad = w.data.slice();
+      bad[(700 * 64 + 3) * 34 + 1] = 0x7c; // row 700, block 3: +Inf, past the first 1 MiB piece
+      expect(() => arena.placeStored(storedInMemory({ ...w, data: bad }))).toThrow(/row 700 block 3 has an Inf\/NaN scale/);
+      const failing: StoredMatrix = { ...storedInMemory(w), readBytes: () => { throw new Error('disk gone'); } };
+      expect(() => arena.placeStored(failing)).toThrow('disk gone');
+      expect(() => arena.placeStored({ ...storedInMemory(w), cols: 2047 })).toThrow(ShapeError);
+    });
+
+    it('storedInMemory refuses a matrix already in row groups (its bytes are not in stored order)', () => {
+      const placed = new WasmWeightArena().place(quantizeMatrix(denseMatrix(randomArray(4 * 32, 9), 4, 32), 'q4_0'));
+      expect(() => storedInMemory(placed)).toThrow(ShapeError);
+    });
   });
 });

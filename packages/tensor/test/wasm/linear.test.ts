@@ -2,7 +2,7 @@
 // non-multiples of the 4-row and 16-column unrolls.
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { denseMatrix, dequantizeMatrix, quantizeMatrix, type WeightMatrix } from '../../src/matrix.ts';
+import { denseMatrix, dequantizeMatrix, quantizeMatrix, storedInMemory, type WeightMatrix } from '../../src/matrix.ts';
 import { linearInto, linearRefInto } from '../../src/ops/linear.ts';
 import { WasmWeightArena } from '../../src/wasm/arena.ts';
 import { isWasmResident, wasmLinearInto } from '../../src/wasm/linear.ts';
@@ -227,7 +227,7 @@ describe('a memory too full for prefill panels or the staging area', () => {
     const [rows, cols, T] = [4, 1280, 4];
     const w = makeMatrix('q8_0', rows, cols, 11);
     const target = region.allocate(rowGroupBytes('q8_0', rows, cols))!;
-    region.toRowGroups(target, w.data as Uint8Array, 'q8_0', rows, cols); // 1 MiB staging does not fit
+    region.toRowGroups(target, storedInMemory(w)); // 1 MiB staging does not fit
     const placed: WeightMatrix = { format: 'q8_0', rows, cols, data: target, layout: 'row-groups' };
     expect(dequantizeMatrix(placed)).toEqual(dequantizeMatrix(w));
     const x = randomArray(T * cols, 12);
