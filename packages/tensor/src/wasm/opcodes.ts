@@ -37,7 +37,7 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   // scalar constants and arithmetic
   'i32.const': core(0x41, 'i32'), 'f32.const': core(0x43, 'f32'),
   'i32.eqz': core(0x45), 'i32.eq': core(0x46), 'i32.ne': core(0x47), 'i32.lt_u': core(0x49), 'i32.gt_s': core(0x4a), 'i32.ge_u': core(0x4f),
-  'f32.eq': core(0x5b),
+  'f32.le': core(0x5f),
   'i32.add': core(0x6a), 'i32.sub': core(0x6b), 'i32.mul': core(0x6c), 'i32.div_u': core(0x6e),
   'i32.and': core(0x71), 'i32.or': core(0x72), 'i32.shl': core(0x74), 'i32.shr_u': core(0x76),
   'f32.sqrt': core(0x91), 'f32.add': core(0x92), 'f32.mul': core(0x94), 'f32.div': core(0x95), 'f32.max': core(0x97),
@@ -59,11 +59,11 @@ export const OPCODES: Readonly<Record<string, Op>> = {
   'i16x8.extend_low_i8x16_u': simd(0x89), 'i16x8.extend_high_i8x16_u': simd(0x8a),
   'i32x4.extend_low_i16x8_s': simd(0xa7), 'i32x4.extend_high_i16x8_s': simd(0xa8), 'i32x4.extend_low_i16x8_u': simd(0xa9),
   'i32x4.shl': simd(0xab), 'i32x4.shr_s': simd(0xac),
-  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.mul': simd(0xb5), 'i32x4.dot_i16x8_s': simd(0xba),
+  'i32x4.max_s': simd(0xb8), 'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.mul': simd(0xb5), 'i32x4.dot_i16x8_s': simd(0xba),
   // SIMD float
   'f32x4.nearest': simd(0x6a), 'f32x4.abs': simd(0xe0),
   'f32x4.neg': simd(0xe1), 'f32x4.add': simd(0xe4), 'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.div': simd(0xe7),
-  'f32x4.min': simd(0xe8), 'f32x4.max': simd(0xe9),
+  'f32x4.min': simd(0xe8), 'f32x4.max': simd(0xe9), 'f32x4.pmin': simd(0xea), 'f32x4.pmax': simd(0xeb),
   'i32x4.trunc_sat_f32x4_s': simd(0xf8), 'f32x4.convert_i32x4_s': simd(0xfa),
   // relaxed SIMD (enabled at run time where the engine has it: ../relaxed.ts)
   'i16x8.relaxed_dot_i8x16_i7x16_s': simd(0x112),

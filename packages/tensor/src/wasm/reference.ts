@@ -2,6 +2,9 @@
 // check the SIMD quantized matvecs against dequant(W) · dequant(quantizeActivationsRef(x)).
 import { X_CODE_MAX } from './kernels/quantize-x.ts';
 
+/** Largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
+
 /** Round half to even, as f32x4.nearest (IEEE roundTiesToEven). */
 function roundHalfEven(v: number): number {
   const r = Math.round(v);
@@ -9,7 +12,8 @@ function roundHalfEven(v: number): number {
 }
 
 /**
- * Per block of 32: d = f32(amax / codeMax), id = d ≠ 0 ? f32(1 / d) : 0, code = nearest-even(f32(x · id))
+ * Per block of 32: d = f32(amax / codeMax), id = f32(1 / d) when finite else 0 (d = 0 or subnormal),
+ * code = nearest-even(f32(x · id))
  * clamped to int16 (codeMax 32767: quantize_x_i16; 127: quantize_x_i8, whose codes stay within ±127).
  * @param x [n] f32, n a multiple of 32
  * @returns codes [n] i16, scales [n / 32] f32 (x ≈ codes[i] · scales[i / 32]), offsetSums [n / 32]
@@ -28,7 +32,8 @@ export function quantizeActivationsRef(x: Float32Array, codeMax: number = X_CODE
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
     const d = f(amax / codeMax);
-    const id = d !== 0 ? f(1 / d) : 0;
+    const inverse = f(1 / d);
+    const id = inverse <= F32_MAX ? inverse : 0; // d = 0, or so small (subnormal) that 1 / d overflows: codes 0
     scales[b] = d;
     for (let j = 0; j < 32; j++) {
       codes[32 * b + j] = Math.max(-32768, Math.min(32767, roundHalfEven(f(x[32 * b + j] * id))));

@@ -52,8 +52,8 @@ describe('f32_matvec (T < 4) and f32_matmul (prefill tile, T ≥ 4)', () => {
 });
 
 describe('quantize_x_i16', () => {
-  test.prop([fc.integer({ min: 1, max: 6 }), seed, fc.constantFrom(1, 1e-30, 1e30)], PROP)(
-    'produces exactly the codes and scales of quantizeActivationsRef', (blocks, s, scale) => {
+  test.prop([fc.integer({ min: 1, max: 6 }), seed, fc.constantFrom(1, 1e-30, 1e-36, 1e30)], PROP)(
+    'produces exactly the codes and scales of quantizeActivationsRef (subnormal scales: codes 0)', (blocks, s, scale) => {
       const x = randomArray(32 * blocks, s, scale);
       x[5] = 0; // zero block entries and a whole zero block below exercise d = 0
       if (blocks > 1) x.fill(0, 32, 64);
@@ -67,6 +67,14 @@ describe('quantize_x_i16', () => {
       expect(Float32Array.from({ length: blocks }, (_, b) => pairs.getFloat32(8 * b, true))).toEqual(want.scales);
       expect(Int32Array.from({ length: blocks }, (_, b) => pairs.getInt32(8 * b + 4, true))).toEqual(want.offsetSums);
     });
+
+  it('gives a block whose scale is subnormal (1 / d overflows) zero codes, as one of zeros', () => {
+    const x = new Float32Array(32).fill(1e-36);
+    const { codes, scales } = quantizeActivationsRef(x);
+    expect(scales[0]).toBeGreaterThan(0);
+    expect(1 / scales[0]).toBeGreaterThan(3.5e38);
+    expect(codes.every((c) => c === 0)).toBe(true);
+  });
 
   it('rounds ties to even and keeps every code within ±32767', () => {
     const x = new Float32Array(32);

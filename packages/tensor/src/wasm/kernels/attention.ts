@@ -9,7 +9,7 @@
 // == 0 (four f32x4 per step). The softmax uses exp.ts's polynomial (about 2 ulp) and sums in f32x4
 // lanes; 1 / Σ is applied to the output row instead of to each P[j].
 import type { FunctionSource } from '../assembler.ts';
-import { expF32x4 } from './exp.ts';
+import { EXP_LOCALS, expF32x4 } from './exp.ts';
 import { advance, advanceBy, countDown, f32Address, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
 
 /** The i32 fields of the argument block a call reads (more than a worker job's ten arguments), in order. */
@@ -184,7 +184,7 @@ export const attnTokens: FunctionSource = {
     ['$h', 'i32'], ['$t', 'i32'], ['$i', 'i32'], ['$j0', 'i32'], ['$n', 'i32'], ['$kvHead', 'i32'],
     ['$qh', 'i32'], ['$kh', 'i32'], ['$vh', 'i32'], ['$oh', 'i32'], ['$ps', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
     ['$j', 'i32'], ['$d', 'i32'], ['$c', 'i32'],
-    ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ['$k', 'v128'], ['$mv', 'v128'], ['$sum', 'v128'],
+    ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ...EXP_LOCALS, ['$mv', 'v128'], ['$sum', 'v128'],
   ],
   body: `${ATTENTION_FIELDS.map((f, at) => `
   local.get $args

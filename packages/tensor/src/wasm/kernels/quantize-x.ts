@@ -7,21 +7,26 @@
 //     precision, for the relaxed-SIMD int8 dot products of the Q4_0 kernel (code-layouts.ts).
 // TS reference: quantizeActivationsRef in ../reference.ts.
 import type { FunctionSource } from '../assembler.ts';
-import { countDown } from './snippets.ts';
+import { countDown, ROUNDING_MAGIC, SWAP_32, SWAP_64 } from './snippets.ts';
 
 /** Largest int16 code. */
 export const X_CODE_MAX = 32767;
 /** Largest int8 code. */
 export const X_CODE_MAX_I8 = 127;
 
-/** Codes of 8 activations x[8k … 8k+7] as an i16x8 on the stack ($id: the splat inverse scale). */
+/** Largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
+
+/** Codes of 8 activations x[8k … 8k+7] as an i16x8 on the stack ($id: the splat inverse scale, $magic: ROUNDING_MAGIC splat). */
 const codesI16x8 = (k: number): string => [0, 1].map((h) => `
     local.get $x
     v128.load offset=${32 * k + 16 * h}
     local.get $id
     f32x4.mul
-    f32x4.nearest
-    i32x4.trunc_sat_f32x4_s`).join('') + `
+    local.get $magic
+    f32x4.add
+    local.get $magic
+    i32x4.sub                         ;; round(x · id)`).join('') + `
     i16x8.narrow_i32x4_s`;
 
 /** Stores block codes at $xq: four i16x8 (64 bytes), or two i8x16 (32 bytes) narrowed from pairs. */
@@ -49,6 +54,34 @@ function storeCodes(bits: 16 | 8): string {
 }
 
 /**
+ * Pushes the block's max |x| (f32). |x| bit patterns order as the values do (sign bit clear; NaN's
+ * patterns above +Inf's, so a NaN still wins), so the maximum is taken on them as integers
+ * (i32x4.max_s, one instruction; f32x4.max and f32.max take several each on x86 for NaN and ±0
+ * handling) in a tree of depth 3 over the eight vectors, then across lanes by two shuffles.
+ */
+const blockAmax = `${[0, 1, 2, 3].map((p) => `
+    local.get $x
+    v128.load offset=${32 * p}
+    f32x4.abs
+    local.get $x
+    v128.load offset=${32 * p + 16}
+    f32x4.abs
+    i32x4.max_s${p % 2 === 1 ? `
+    i32x4.max_s` : ''}${p === 3 ? `
+    i32x4.max_s` : ''}`).join('')}
+    local.tee $amax
+    local.get $amax
+    local.get $amax
+    i8x16.shuffle ${SWAP_64}
+    i32x4.max_s
+    local.tee $amax
+    local.get $amax
+    local.get $amax
+    i8x16.shuffle ${SWAP_32}
+    i32x4.max_s
+    f32x4.extract_lane 0`;
+
+/**
  * What a block's second word holds: `total` = 8 · Σ codes (i32), or `halves` (int8 only) = the i16
  * pair (−8 Σ codes 4m + {0, 1}, −8 Σ codes 4m + {2, 3}) over the block's words m: the starting values
  * of the Q4_0 × int8 tiles' i16 lanes (quant-tiles.ts), |each| ≤ 8 · 16 · 127 = 16256.
@@ -60,41 +93,25 @@ function quantizeX(bits: 16 | 8, sums: OffsetSums = 'total'): FunctionSource {
   return {
     name: `quantize_x_i${bits}${sums === 'total' ? '' : '_halves'}`,
     params: [['$x', 'i32'], ['$blocks', 'i32'], ['$xq', 'i32'], ['$xs', 'i32']],
-    locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$prev', 'v128'], ['$sum', 'v128']],
+    locals: [['$amax', 'v128'], ['$d', 'f32'], ['$id', 'v128'], ['$codes', 'v128'], ['$prev', 'v128'], ['$sum', 'v128'], ['$magic', 'v128'], ['$inverse', 'f32']],
     body: `
+  f32.const ${ROUNDING_MAGIC}
+  f32x4.splat
+  local.set $magic
   loop $block
-    f32.const 0
-    f32x4.splat
-    local.set $amax
-    ${[0, 1, 2, 3, 4, 5, 6, 7].map((k) => `
-    local.get $x
-    v128.load offset=${16 * k}
-    f32x4.abs
-    local.get $amax
-    f32x4.max
-    local.set $amax`).join('')}
-    local.get $amax
-    f32x4.extract_lane 0
-    local.get $amax
-    f32x4.extract_lane 1
-    f32.max
-    local.get $amax
-    f32x4.extract_lane 2
-    f32.max
-    local.get $amax
-    f32x4.extract_lane 3
-    f32.max
+    ${blockAmax}
     f32.const ${codeMax}
     f32.div
     local.set $d
-    f32.const 0
     f32.const 1
     local.get $d
     f32.div
-    local.get $d
+    local.tee $inverse
     f32.const 0
-    f32.eq
-    select                            ;; id = d = 0 ? 0 : 1 / d
+    local.get $inverse
+    f32.const ${F32_MAX}
+    f32.le
+    select                            ;; id = 1 / d ≤ F32_MAX ? 1 / d : 0 (d = 0, or subnormal: every code 0)
     f32x4.splat
     local.set $id
     i32.const 0

@@ -93,6 +93,17 @@ export const f16HalfToF32x4 = (h: string, low: boolean): string => `
 /** i8x16.shuffle lanes of the i32 zips: [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
 export const ZIP_LOW_32 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23';
 export const ZIP_HIGH_32 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
+/**
+ * 1.5 · 2²³: adding it to an f32 v with |v| ≤ 2²² rounds v to an integer (ties to even, as
+ * f32x4.nearest does) in the low mantissa bits, so the sum's bits minus this constant's bits are
+ * round(v) as an i32, and the sum minus the constant is round(v) as an f32: two cheap instructions
+ * where f32x4.nearest + i32x4.trunc_sat_f32x4_s take ~8 on x86 (trunc_sat's NaN/overflow handling).
+ */
+export const ROUNDING_MAGIC = 12582912;
+
+/** i8x16.shuffle lanes of one vector's i32 lanes reordered [2 3 0 1] and [1 0 3 2] (horizontal reductions). */
+export const SWAP_64 = '8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7';
+export const SWAP_32 = '4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11';
 export const LOW_64 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
 export const HIGH_64 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
 

@@ -3,7 +3,7 @@
 // silu(g) = g / (1 + exp(−g)) and exp the polynomial of exp.ts (about 2 ulp, against the TypeScript
 // reference's f64 Math.exp; tested in test/wasm/).
 import type { FunctionSource } from '../assembler.ts';
-import { expF32x4 } from './exp.ts';
+import { EXP_LOCALS, expF32x4 } from './exp.ts';
 import { advance, f32Address, forEachToken } from './snippets.ts';
 
 /**
@@ -13,7 +13,7 @@ import { advance, f32Address, forEachToken } from './snippets.ts';
 export const swiglu: FunctionSource = {
   name: 'swiglu',
   params: [['$gu', 'i32'], ['$act', 'i32'], ['$tokens', 'i32'], ['$F', 'i32'], ['$f0', 'i32'], ['$f1', 'i32']],
-  locals: [['$t', 'i32'], ['$f', 'i32'], ['$g', 'i32'], ['$o', 'i32'], ['$gate', 'v128'], ['$e', 'v128'], ['$k', 'v128']],
+  locals: [['$t', 'i32'], ['$f', 'i32'], ['$g', 'i32'], ['$o', 'i32'], ['$gate', 'v128'], ['$e', 'v128'], ...EXP_LOCALS],
   body: `${forEachToken(`
     local.get $f0
     local.set $f
