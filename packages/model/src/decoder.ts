@@ -31,7 +31,12 @@ export type TapName =
 /** Receives intermediates during a forward; `data` is only valid during the call (copy to keep). */
 export type TapFn = (name: TapName, layer: number, data: Float32Array) => void;
 
-/** What a variant supplies to the shared loop. Shapes: T tokens in this call, D hidden, V vocab. */
+/**
+ * What a variant supplies to the shared loop. Shapes: T tokens in this call, D hidden, V vocab.
+ * norm / attention / ffn may return a reused buffer (layers/activations.ts), valid until the same
+ * function's next call: the loop consumes each result before asking for the next. embed and head
+ * return fresh arrays (the residual stream; logits the caller keeps).
+ */
 export interface DecoderVariant {
   readonly config: DecoderConfig;
   /**
@@ -43,7 +48,7 @@ export interface DecoderVariant {
   readonly rebuildCacheAbove: number | null;
   /** Token ids → embeddings (times any embedding multiplier). @returns [T, D] f32 (fresh) */
   embed(tokens: readonly number[]): Float32Array;
-  /** The norm before attention ('attn'), before the ffn ('ffn'), or the final one ('final', layer = L). @returns [T, D] f32 (fresh) */
+  /** The norm before attention ('attn'), before the ffn ('ffn'), or the final one ('final', layer = L). @returns [T, D] f32 */
   norm(x: Float32Array, T: number, layer: number, which: 'attn' | 'ffn' | 'final'): Float32Array;
   /** Self-attention of T new tokens at positions [cache.length, cache.length + T); writes layer's K/V. @returns [T, D] f32 */
   attention(x: Float32Array, T: number, layer: number, cache: KvCache): Float32Array;

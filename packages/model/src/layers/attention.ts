@@ -3,6 +3,7 @@
  * masks (HF modeling_phi3.py v4.47.1 `Phi3Attention.forward`, eager path).
  */
 import { softmaxInto, wasmAttentionInto } from '@phi3/tensor';
+import { activation, type ActivationBuffers } from './activations.ts';
 import type { KvCache } from './kv-cache.ts';
 import { applyRotary, type RotaryTables } from './rope.ts';
 
@@ -81,14 +82,15 @@ export function attentionInto(
  * @param q [T, H * Dh] f32 (rotated in place)
  * @param k [T, Hkv * Dh] f32 (rotated in place)
  * @param v [T, Hkv * Dh] f32
+ * @param buffers where the output goes (the 'attention' buffer), else a fresh array
  * @returns [T, H * Dh] f32 attention output (before o_proj)
  */
 export function cachedAttention(
   q: Float32Array, k: Float32Array, v: Float32Array, l: number, cache: KvCache, tables: RotaryTables,
-  layout: AttentionLayout, scale: number, mask: AttentionMask,
+  layout: AttentionLayout, scale: number, mask: AttentionMask, buffers?: ActivationBuffers,
 ): Float32Array {
   rotateAndCache(q, k, v, l, cache, tables, layout);
-  const out = new Float32Array(tables.T * layout.nHeads * layout.headDim);
+  const out = activation(buffers, 'attention', tables.T * layout.nHeads * layout.headDim);
   attentionInto(out, q, cache.keysOf(l), cache.valuesOf(l), cache.length, tables.T, layout, scale, mask);
   return out;
 }
@@ -112,15 +114,18 @@ export function rotateAndCache(
 /**
  * Splits a fused qkv projection (HF Phi-3 `qkv_proj`: output features Q, then K, then V).
  * @param qkv [T, (H + 2 Hkv) Dh] f32
- * @returns q [T, H Dh], k [T, Hkv Dh], v [T, Hkv Dh] f32 (fresh)
+ * @param buffers where q, k, v go (buffers of those names), else fresh arrays
+ * @returns q [T, H Dh], k [T, Hkv Dh], v [T, Hkv Dh] f32
  */
-export function splitFusedQkv(qkv: Float32Array, T: number, layout: AttentionLayout): { q: Float32Array; k: Float32Array; v: Float32Array } {
+export function splitFusedQkv(
+  qkv: Float32Array, T: number, layout: AttentionLayout, buffers?: ActivationBuffers,
+): { q: Float32Array; k: Float32Array; v: Float32Array } {
   const qDim = layout.nHeads * layout.headDim;
   const kvDim = layout.nKvHeads * layout.headDim;
   const width = qDim + 2 * kvDim;
-  const q = new Float32Array(T * qDim);
-  const k = new Float32Array(T * kvDim);
-  const v = new Float32Array(T * kvDim);
+  const q = activation(buffers, 'q', T * qDim);
+  const k = activation(buffers, 'k', T * kvDim);
+  const v = activation(buffers, 'v', T * kvDim);
   for (let t = 0; t < T; t++) {
     const row = t * width; // qkv[t, :]
     q.set(qkv.subarray(row, row + qDim), t * qDim);

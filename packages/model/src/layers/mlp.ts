@@ -2,6 +2,7 @@
  * Feed-forward blocks shared across variants.
  */
 import { linearInto, sigmoid, wasmSwiGluInto, wasmSwiGluMlpInto, type WeightMatrix } from '@phi3/tensor';
+import { activation, type ActivationBuffers } from './activations.ts';
 
 /**
  * Phi-3 MLP with a fused gate/up projection (HF modeling_phi3.py `Phi3MLP.forward`):
@@ -9,16 +10,17 @@ import { linearInto, sigmoid, wasmSwiGluInto, wasmSwiGluMlpInto, type WeightMatr
  * @param x      [T, D] f32
  * @param gateUp [2F, D] matrix
  * @param down   [D, F] matrix
+ * @param buffers where the output and intermediates go ('mlp', 'mlp.gate_up', 'mlp.act'), else fresh arrays
  * @returns [T, D] f32
  */
-export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix, down: WeightMatrix): Float32Array {
-  const out = new Float32Array(T * down.rows);
+export function fusedSwiGluMlp(x: Float32Array, T: number, gateUp: WeightMatrix, down: WeightMatrix, buffers?: ActivationBuffers): Float32Array {
+  const out = activation(buffers, 'mlp', T * down.rows);
   // weights in wasm memory: the steps below with the same kernels, their intermediates kept in wasm memory
   if (wasmSwiGluMlpInto(out, x, T, gateUp, down)) return out;
   const F = gateUp.rows / 2;
-  const gu = new Float32Array(T * 2 * F);
+  const gu = activation(buffers, 'mlp.gate_up', T * 2 * F);
   linearInto(gu, x, gateUp, T);
-  const act = new Float32Array(T * F);
+  const act = activation(buffers, 'mlp.act', T * F);
   // weights in wasm memory: the SIMD kernel (polynomial exp, ≈ 2 ulp); otherwise the reference loop
   if (!wasmSwiGluInto(act, gu, T, F, gateUp)) {
     for (let t = 0; t < T; t++) {

@@ -5,6 +5,7 @@
  */
 import { layerNormInto, rmsNormInto, wasmRmsNormInto } from '@phi3/tensor';
 import type { DecoderVariant } from '../decoder.ts';
+import { activation, type ActivationBuffers } from './activations.ts';
 import { readTensor, type WeightSource } from '../weights/source.ts';
 
 /** The norm weights a decoder layer holds (HF attribute names). */
@@ -36,12 +37,15 @@ function pick<N>(layers: readonly LayerNorms<N>[], final: N, l: number, which: '
 
 /**
  * RMSNorm y = w · x / sqrt(mean(x²) + eps), no bias (HF `Phi3RMSNorm`).
- * @param layers per layer [D] f32 weights; final [D] f32
- * @returns the decoder's `norm`: [T, D] f32 → [T, D] f32 (fresh)
+ * @param layers  per layer [D] f32 weights; final [D] f32
+ * @param buffers where the outputs go (the 'norm' buffer, valid until the next norm), else fresh arrays
+ * @returns the decoder's `norm`: [T, D] f32 → [T, D] f32
  */
-export function rmsNorms(layers: readonly LayerNorms<Float32Array>[], final: Float32Array, D: number, eps: number): DecoderVariant['norm'] {
+export function rmsNorms(
+  layers: readonly LayerNorms<Float32Array>[], final: Float32Array, D: number, eps: number, buffers?: ActivationBuffers,
+): DecoderVariant['norm'] {
   return (x, T, l, which) => {
-    const out = new Float32Array(T * D);
+    const out = activation(buffers, 'norm', T * D);
     const weight = pick(layers, final, l, which);
     // weights in wasm memory (placeWeights): the SIMD kernel, in f32; otherwise the reference, in f64
     if (!wasmRmsNormInto(out, x, weight, T, D, eps)) rmsNormInto(out, x, weight, T, D, eps);
@@ -51,12 +55,15 @@ export function rmsNorms(layers: readonly LayerNorms<Float32Array>[], final: Flo
 
 /**
  * LayerNorm y = (x − mean) / sqrt(var + eps) · w + b, biased variance, eps inside the sqrt (`nn.LayerNorm`).
- * @returns the decoder's `norm`: [T, D] f32 → [T, D] f32 (fresh)
+ * @param buffers where the outputs go (the 'norm' buffer, valid until the next norm), else fresh arrays
+ * @returns the decoder's `norm`: [T, D] f32 → [T, D] f32
  */
-export function layerNorms(layers: readonly LayerNorms<LayerNormWeights>[], final: LayerNormWeights, D: number, eps: number): DecoderVariant['norm'] {
+export function layerNorms(
+  layers: readonly LayerNorms<LayerNormWeights>[], final: LayerNormWeights, D: number, eps: number, buffers?: ActivationBuffers,
+): DecoderVariant['norm'] {
   return (x, T, l, which) => {
     const ln = pick(layers, final, l, which);
-    const out = new Float32Array(T * D);
+    const out = activation(buffers, 'norm', T * D);
     layerNormInto(out, x, ln.weight, ln.bias, T, D, eps);
     return out;
   };

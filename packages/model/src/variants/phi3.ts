@@ -13,6 +13,7 @@ import { linearInto, type WeightMatrix } from '@phi3/tensor';
 import { ConfigReader, parseDecoderConfig, parseLongRopeFactors, type Phi3Config } from '../config.ts';
 import type { DecoderVariant } from '../decoder.ts';
 import { WeightsFormatError } from '../errors.ts';
+import { ActivationBuffers } from '../layers/activations.ts';
 import { cachedAttention, splitFusedQkv, type AttentionLayout, type AttentionMask } from '../layers/attention.ts';
 import { embedTokens } from '../layers/embedding.ts';
 import { project, type Linear } from '../layers/linear.ts';
@@ -98,6 +99,7 @@ export function buildPhi3(c: Phi3Config, w: WeightSource): DecoderVariant {
   const mask: AttentionMask = { window: c.slidingWindow };
   const scale = 1 / Math.sqrt(Dh); // scores = q·k / sqrt(Dh); LongRoPE scales through cos/sin only
   const lmHead: Linear = { weight: head, bias: undefined };
+  const buffers = new ActivationBuffers(); // the layers' intermediates, reused layer after layer
 
   return {
     config: c,
@@ -107,20 +109,20 @@ export function buildPhi3(c: Phi3Config, w: WeightSource): DecoderVariant {
 
     embed: (tokens) => embedTokens(embed, tokens), // no scaling
 
-    norm: rmsNorms(layers, finalNorm, D, c.rmsNormEps),
+    norm: rmsNorms(layers, finalNorm, D, c.rmsNormEps, buffers),
 
     attention(x, T, l, cache) {
-      const qkv = new Float32Array(T * (H + 2 * Hkv) * Dh);
+      const qkv = buffers.take('qkv', T * (H + 2 * Hkv) * Dh);
       linearInto(qkv, x, layers[l].qkv, T);
-      const { q, k, v } = splitFusedQkv(qkv, T, layout);
-      const attn = cachedAttention(q, k, v, l, cache, rotary(cache.length, T), layout, scale, mask); // [T, H Dh]
-      const out = new Float32Array(T * D);
+      const { q, k, v } = splitFusedQkv(qkv, T, layout, buffers);
+      const attn = cachedAttention(q, k, v, l, cache, rotary(cache.length, T), layout, scale, mask, buffers); // [T, H Dh]
+      const out = buffers.take('o_proj', T * D);
       linearInto(out, attn, layers[l].o, T);
       return out;
     },
 
     ffn(x, T, l) {
-      return fusedSwiGluMlp(x, T, layers[l].gateUp, layers[l].down);
+      return fusedSwiGluMlp(x, T, layers[l].gateUp, layers[l].down, buffers);
     },
 
     head: (h, T) => project(h, T, lmHead), // [T, V], no bias
