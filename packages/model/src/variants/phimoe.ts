@@ -12,6 +12,7 @@
  * LongRoPE with explicit short/long mscales and a different switch rule (`phimoeRopeParams`).
  */
 import type { DecoderVariant } from '../decoder.ts';
+import { ActivationBuffers } from '../layers/activations.ts';
 import { cachedAttention, type AttentionLayout, type AttentionMask } from '../layers/attention.ts';
 import { embedTokens } from '../layers/embedding.ts';
 import { project, readLinear } from '../layers/linear.ts';
@@ -84,6 +85,7 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
   // sliding window too: key j is masked iff j <= i - W, so a query sees W keys including itself.
   const mask: AttentionMask = { window: c.slidingWindow };
   const scale = 1 / Math.sqrt(Dh); // scores = q·k / sqrt(Dh); LongRoPE scales through cos/sin only
+  const buffers = new ActivationBuffers(); // the norms' and attention's outputs, reused layer after layer
 
   return {
     config: c,
@@ -95,14 +97,14 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
     embed: (tokens) => embedTokens(embed, tokens), // no scaling
 
     // LayerNorm with bias, eps = rms_norm_eps despite the name (HF PhimoeDecoderLayer)
-    norm: layerNorms(layers, finalNorm, D, c.layerNormEps),
+    norm: layerNorms(layers, finalNorm, D, c.layerNormEps, buffers),
 
     attention(x, T, l, cache) {
       const layer = layers[l];
       const q = project(x, T, layer.q); // [T, H Dh]
       const k = project(x, T, layer.k); // [T, Hkv Dh]
       const v = project(x, T, layer.v); // [T, Hkv Dh]
-      const attn = cachedAttention(q, k, v, l, cache, rotary(cache.length, T), layout, scale, mask); // [T, H Dh]
+      const attn = cachedAttention(q, k, v, l, cache, rotary(cache.length, T), layout, scale, mask, buffers); // [T, H Dh]
       return project(attn, T, layer.o);
     },
 
