@@ -9,6 +9,7 @@ import { MatvecPool } from '../parallel/pool.ts';
 import { isRowGroupFormat, rowGroupBytes } from '../quant/row-groups.ts';
 import { MAX_PAGES, PAGE_BYTES, wasmSimdSupported } from './kernels.ts';
 import { regionOf, TABLE_BYTES, WasmRegion } from './region.ts';
+import { PARALLEL_MIN_WORK } from './threads.ts';
 
 export interface ArenaOptions {
   /**
@@ -18,12 +19,15 @@ export interface ArenaOptions {
   readonly threads?: number;
   /** Cap per WebAssembly.Memory (default and maximum 4 GiB; tests use less to exercise the spill to a second memory). */
   readonly maxBytesPerMemory?: number;
+  /** Smallest kernel call split over the threads, in multiply-adds (default PARALLEL_MIN_WORK; tests use 0 to split every call). */
+  readonly parallelMinWork?: number;
 }
 
 export class WasmWeightArena {
   private readonly regions: WasmRegion[] = [];
   private readonly maxBytesPerMemory: number;
   private readonly pool: MatvecPool | undefined;
+  private readonly parallelMinWork: number;
 
   constructor(options: ArenaOptions = {}) {
     if (!wasmSimdSupported()) throw new ShapeError('WebAssembly SIMD128 with shared memory is not available in this runtime');
@@ -31,6 +35,7 @@ export class WasmWeightArena {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ShapeError(`threads must be an integer in [1, 64], got ${threads}`);
     this.maxBytesPerMemory = Math.min(options.maxBytesPerMemory ?? MAX_PAGES * PAGE_BYTES, MAX_PAGES * PAGE_BYTES);
     this.pool = threads > 1 ? new MatvecPool(threads - 1) : undefined;
+    this.parallelMinWork = options.parallelMinWork ?? PARALLEL_MIN_WORK;
   }
 
   /** Threads each decode matvec runs on. */
@@ -118,7 +123,7 @@ export class WasmWeightArena {
     if (fresh === undefined) throw new ShapeError(`${what}: ${bytes} bytes do not fit in one WebAssembly memory (${this.maxBytesPerMemory} bytes)`);
     if (this.pool !== undefined) {
       this.pool.addMemory(region.memory);
-      region.parallel = { pool: this.pool, index: this.regions.length };
+      region.parallel = { pool: this.pool, index: this.regions.length, minWork: this.parallelMinWork };
     }
     this.regions.push(region);
     return fresh;

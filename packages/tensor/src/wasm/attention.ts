@@ -6,12 +6,6 @@ import { ATTENTION_FIELDS, SCORE_PADDING } from './kernels/attention.ts';
 import { regionOf } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
-/**
- * Below this many multiply-adds per call (H · Σ_t n_t · Dh, scores and values) the heads stay on the
- * calling thread: waking a worker costs tens of µs, about what 1M multiply-adds take here.
- */
-const PARALLEL_MIN_WORK = 1 << 20;
-
 const scaleBits = new Int32Array(1);
 const scaleF32 = new Float32Array(scaleBits.buffer);
 
@@ -45,8 +39,8 @@ export function wasmAttentionInto(
   region.f32.set(q.subarray(0, T * width), scratch.q / 4);
   let visibleKeys = 0; // Σ_t n_t
   for (let t = 0; t < T; t++) visibleKeys += window === null ? pos0 + t + 1 : Math.min(window, pos0 + t + 1);
-  const minHeads = nHeads * visibleKeys * headDim >= PARALLEL_MIN_WORK ? 1 : Infinity; // split heads only when worth a hand-off
-  runOverThreads(region, 'attn_tokens', nHeads, 1, minHeads, (h0, m, thread) =>
+  // work: H · Σ_t n_t · Dh multiply-adds for the scores, as many for the values (counted once: strided rows)
+  runOverThreads(region, 'attn_tokens', nHeads, 1, nHeads * visibleKeys * headDim, (h0, m, thread) =>
     [scratch.args, scratch.scores + thread * scratch.scoreBytesPerThread, h0, h0 + m]);
   out.set(region.f32.subarray(scratch.out / 4, scratch.out / 4 + T * width));
   return true;

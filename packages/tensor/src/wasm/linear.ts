@@ -15,8 +15,6 @@ import { runOverThreads } from './threads.ts';
 import { TOKEN_QUAD, tilePanelBytes, type TileFormat } from './kernels/quant-tiles.ts';
 import { f16PanelBytes } from './kernels/f32-matmul.ts';
 
-/** Below this many rows a product is too short to be worth a hand-off to worker threads. */
-const PARALLEL_MIN_ROWS = 64;
 /** From this many tokens on, the f32 matmul tile runs instead of one matvec per token. */
 const MATMUL_MIN_T = 4;
 /** Tokens per matmul call: bounds the activation scratch (T · (cols · 10 + rows · 4) bytes). */
@@ -127,13 +125,13 @@ function quantizerFor(kernel: ParallelKernel, format: string): 'quantize_x_i8_ha
   return format === 'f32' || format === 'f16' ? undefined : 'quantize_x_i16';
 }
 
-/** Below this many blocks a quantizer call stays on the calling thread (≈ 40 ns a block; a hand-off costs tens of µs). */
-const PARALLEL_MIN_BLOCKS = 2048;
+/** A quantizer block (32 activations, ≈ 9 ns) as work for the split rule (threads.ts): as much as ~256 matvec multiply-adds. */
+const QUANTIZER_BLOCK_WORK = 256;
 
 /** Runs `quantizer` over `blocks` activation blocks at scratch.x, split over threads by block. */
 function quantizeActivations(region: WasmRegion, quantizer: NonNullable<ReturnType<typeof quantizerFor>>, scratch: Scratch, blocks: number): void {
   const codeBytes = quantizer === 'quantize_x_i16' ? 64 : 32; // one block's codes
-  runOverThreads(region, quantizer, blocks, 1, PARALLEL_MIN_BLOCKS, (b0, n) => [scratch.x + 128 * b0, n, scratch.xq + codeBytes * b0, scratch.xs + 8 * b0]);
+  runOverThreads(region, quantizer, blocks, 1, blocks * QUANTIZER_BLOCK_WORK, (b0, n) => [scratch.x + 128 * b0, n, scratch.xq + codeBytes * b0, scratch.xs + 8 * b0]);
 }
 
 /**
@@ -225,5 +223,5 @@ function runSplit(
   const argsFor = (r0: number, n: number, thread: number): number[] =>
     panel === undefined ? rowArgs(r0, n) : [...rowArgs(r0, n), panel.base + thread * panel.bytesPerThread];
   // equal slices of whole 8-row groups (two row groups)
-  runOverThreads(region, kernel, rows, 8, PARALLEL_MIN_ROWS, argsFor);
+  runOverThreads(region, kernel, rows, 8, rows * cols * tokens, argsFor);
 }

@@ -4,8 +4,8 @@
 import { regionOf } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
-/** Fewer rows than this stay on the calling thread (a row of 3072 takes about a µs). */
-const PARALLEL_MIN_ROWS = 16;
+/** One normalized element (two passes over the row) as work for the split rule (threads.ts): ~16 matvec multiply-adds. */
+const ELEMENT_WORK = 16;
 
 const epsBits = new Int32Array(1);
 const epsF32 = new Float32Array(epsBits.buffer);
@@ -27,7 +27,7 @@ export function wasmRmsNormInto(out: Float32Array, x: Float32Array, weight: Floa
   const yAt = area + 4 * T * D;
   region.f32.set(x.subarray(0, T * D), area / 4);
   epsF32[0] = eps;
-  runOverThreads(region, 'rms_norm', T, 1, PARALLEL_MIN_ROWS, (r0, n) => [area, weight.byteOffset, yAt, r0, r0 + n, D, epsBits[0]]);
+  runOverThreads(region, 'rms_norm', T, 1, T * D * ELEMENT_WORK, (r0, n) => [area, weight.byteOffset, yAt, r0, r0 + n, D, epsBits[0]]);
   out.set(region.f32.subarray(yAt / 4, yAt / 4 + T * D));
   return true;
 }

@@ -43,8 +43,8 @@ export function regionOf(bytes: ArrayBufferView): WasmRegion | undefined {
 export class WasmRegion {
   readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
-  /** Worker threads that share this memory, and its index in their kernel-instance list. */
-  parallel: { readonly pool: MatvecPool; readonly index: number } | undefined;
+  /** Worker threads that share this memory, its index in their kernel-instance list, and the smallest call split over them (threads.ts). */
+  parallel: { readonly pool: MatvecPool; readonly index: number; readonly minWork: number } | undefined;
   private top = TABLE_BYTES;
   /** Scratch areas by purpose (byte offset, size), reused across calls: see `scratchArea`. */
   private readonly areas = new Map<string, { offset: number; bytes: number }>();

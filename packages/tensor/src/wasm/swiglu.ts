@@ -6,12 +6,12 @@ import { copyOutputs, planLinear, runPlanned } from './linear.ts';
 import { regionOf, type WasmRegion } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
-/** Fewer columns than this stay on the calling thread. */
-const PARALLEL_MIN_COLUMNS = 1024;
+/** One SwiGLU output (exp polynomial and a division, ≈ 1.1 ns) as work for the split rule (threads.ts): ~32 matvec multiply-adds. */
+const ELEMENT_WORK = 32;
 
 /** The swiglu kernel over [T, 2F] f32 at byte offset `guAt` into [T, F] at `actAt`, split over the threads by columns. */
 function runSwiGlu(region: WasmRegion, guAt: number, actAt: number, T: number, F: number): void {
-  runOverThreads(region, 'swiglu', F, 4, PARALLEL_MIN_COLUMNS, (f0, n) => [guAt, actAt, T, F, f0, f0 + n]);
+  runOverThreads(region, 'swiglu', F, 4, T * F * ELEMENT_WORK, (f0, n) => [guAt, actAt, T, F, f0, f0 + n]);
 }
 
 /**

@@ -10,8 +10,12 @@ import { WasmRegion } from '../../src/wasm/region.ts';
 import { PROP, randomArray } from '../helpers.ts';
 
 const one = new WasmWeightArena({ maxBytesPerMemory: 32 * 1024 * 1024 });
-const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 32 * 1024 * 1024 });
-afterAll(() => two.close());
+const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 32 * 1024 * 1024, parallelMinWork: 0 }); // split every product
+const twoByDefault = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 32 * 1024 * 1024 });
+afterAll(() => {
+  two.close();
+  twoByDefault.close();
+});
 
 /** W · x on one thread and on two ([T, rows] each), and how many calls the worker took in the second. */
 function withOneAndTwoThreads(w: WeightMatrix, x: Float32Array, T: number): { got: Float32Array; want: Float32Array; workerJobs: number } {
@@ -31,16 +35,31 @@ describe('WasmWeightArena with 2 threads', () => {
       const w = format === 'f32' ? dense : quantizeMatrix(dense, format);
       const { got, want, workerJobs } = withOneAndTwoThreads(w, randomArray(T * cols, seed + 1), T);
       expect(got).toEqual(want);
-      // the worker took a slice of every product: per token (f32 decode), or one call for all tokens
-      expect(workerJobs).toBe(format === 'f32' && T < 4 ? T : 1);
+      // the worker took a slice of every product: per token (f32 decode), or one call for all tokens;
+      // and of the activation quantizer when there are two blocks or more
+      const quantizerJobs = format !== 'f32' && T * blocks >= 2 ? 1 : 0;
+      expect(workerJobs).toBe((format === 'f32' && T < 4 ? T : 1) + quantizerJobs);
     });
 
-  it.each(['q8_0', 'q4_0'] as const)('splits a long prefill\'s activation quantization (%s, ≥ 2048 blocks) over the worker too, with the same bits', (format) => {
-    const [rows, cols, T] = [64, 1024, 64]; // 64 · 1024 / 32 = 2048 activation blocks
+  it.each(['q8_0', 'q4_0'] as const)('splits a prefill\'s activation quantization (%s) over the worker too, with the same bits', (format) => {
+    const [rows, cols, T] = [64, 1024, 64];
     const w = quantizeMatrix(denseMatrix(randomArray(rows * cols, 3), rows, cols), format);
     const { got, want, workerJobs } = withOneAndTwoThreads(w, randomArray(T * cols, 4), T);
     expect(got).toEqual(want);
     expect(workerJobs).toBe(2); // the quantizer's half, then the tiles' half
+  });
+
+  it('by default splits a product only from 2^20 multiply-adds on (rows · cols · tokens), a quantizer from 4096 blocks', () => {
+    const jobsFor = (rows: number, cols: number, T: number): number => {
+      const w = twoByDefault.place(quantizeMatrix(denseMatrix(randomArray(rows * cols, 5), rows, cols), 'q8_0'));
+      const jobs = twoByDefault.workerJobs;
+      linearInto(new Float32Array(T * rows), randomArray(T * cols, 6), w, T);
+      return twoByDefault.workerJobs - jobs;
+    };
+    expect(jobsFor(256, 2048, 1)).toBe(0); // 2^19: all on this thread
+    expect(jobsFor(512, 2048, 1)).toBe(1); // 2^20: the product split, the quantizer (64 blocks) not
+    expect(jobsFor(64, 1024, 8)).toBe(0); // a short prefill
+    expect(jobsFor(64, 4096, 32)).toBe(2); // 4096 quantizer blocks and 2^23 multiply-adds: both split
   });
 
   it('sends a second memory to the worker when the first is full', () => {

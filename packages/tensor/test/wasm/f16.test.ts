@@ -10,7 +10,7 @@ import { wasmLinearInto } from '../../src/wasm/linear.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
 const one = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
-const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 64 * 1024 * 1024 });
+const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 64 * 1024 * 1024, parallelMinWork: 0 }); // split every product
 afterAll(() => two.close());
 
 /** Random f16 weights [rows, cols]; `tiny` puts many of them in the f16 subnormal range (< 2^-14). */

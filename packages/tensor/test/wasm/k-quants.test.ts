@@ -18,7 +18,7 @@ import { relaxedSimdAvailable } from '../../src/wasm/relaxed.ts';
 import { F32_EPS, PROP, randomArray } from '../helpers.ts';
 
 const one = new WasmWeightArena({ maxBytesPerMemory: 64 * 1024 * 1024 });
-const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 64 * 1024 * 1024 });
+const two = new WasmWeightArena({ threads: 2, maxBytesPerMemory: 64 * 1024 * 1024, parallelMinWork: 0 }); // split every product
 afterAll(() => {
   one.close();
   two.close();
@@ -229,6 +229,6 @@ describe.each(['q4_k', 'q5_k', 'q6_k'] as const)('linearInto with placed %s weig
       const jobs = two.workerJobs;
       linearInto(got, x, two.place(w), T);
       expect(got).toEqual(want);
-      expect(two.workerJobs).toBe(jobs + 1); // one call for all tokens, a slice of it on the worker
+      expect(two.workerJobs).toBe(jobs + 2); // the activation quantizer's half, then one product call for all tokens, half on the worker
     });
 });

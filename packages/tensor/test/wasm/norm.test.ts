@@ -6,7 +6,7 @@ import { wasmRmsNormInto } from '../../src/wasm/norm.ts';
 import { PROP, randomArray } from '../helpers.ts';
 
 describe.each([1, 2])('wasmRmsNormInto (%i threads)', (threads) => {
-  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024 });
+  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024, parallelMinWork: 0 });
   afterAll(() => arena.close());
 
   // T from one row to past the threads' split (16 rows); D from one 16-wide step to phi-3-mini's
@@ -30,7 +30,7 @@ describe.each([1, 2])('wasmRmsNormInto (%i threads)', (threads) => {
       expect(worst).toBeLessThanOrEqual(0);
     });
 
-  it(`splits rows over the threads from 16 rows on (${threads === 2 ? 'one hand-off' : 'none'})`, () => {
+  it(`splits rows over the threads (${threads === 2 ? 'one hand-off' : 'none'}), a row alone on this thread`, () => {
     const weight = arena.allocateF32(64)!;
     weight.set(randomArray(64, 5));
     const x = randomArray(32 * 64, 6);

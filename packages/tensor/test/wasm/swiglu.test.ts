@@ -11,7 +11,7 @@ import { PROP, randomArray } from '../helpers.ts';
 const swiglu64 = (g: number, up: number): number => up * (g / (1 + Math.exp(-g)));
 
 describe.each([1, 2])('wasmSwiGluInto (%i threads)', (threads) => {
-  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024 });
+  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024, parallelMinWork: 0 });
   afterAll(() => arena.close());
   const near = arena.place(denseMatrix(new Float32Array(8), 2, 4)); // any matrix in the arena's memory
 
@@ -48,7 +48,7 @@ describe.each([1, 2])('wasmSwiGluInto (%i threads)', (threads) => {
 });
 
 describe.each([1, 2])('wasmSwiGluMlpInto (%i threads)', (threads) => {
-  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024 });
+  const arena = new WasmWeightArena({ threads, maxBytesPerMemory: 64 * 1024 * 1024, parallelMinWork: 0 });
   afterAll(() => arena.close());
   const place = (format: 'f32' | 'q8_0' | 'q4_0', rows: number, cols: number, s: number) => {
     const dense = denseMatrix(randomArray(rows * cols, s, 0.1), rows, cols);
