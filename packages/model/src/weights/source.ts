@@ -153,9 +153,9 @@ export class SafetensorsSource implements WeightSource {
 
   /** F32 tensors, and BF16 / F16 ones with `keepHalfPrecision`, as stored; undefined for those widened to f32. */
   getStoredMatrix(name: string): StoredMatrix | undefined {
-    const { file } = this.lookup(name);
+    const { file, entry } = this.lookup(name);
     const [rows, cols] = this.matrixShape(name);
-    const format = this.storedFormat(this.lookup(name).entry);
+    const format = this.storedFormat(entry);
     if (format === undefined) return undefined;
     return { format, rows, cols, readBytes: (into, offset) => file.readRawInto(name, into, offset) };
   }

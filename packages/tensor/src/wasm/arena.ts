@@ -34,8 +34,9 @@ export class WasmWeightArena {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ShapeError(`threads must be an integer in [1, 64], got ${threads}`);
     this.maxBytesPerMemory = Math.min(options.maxBytesPerMemory ?? MAX_PAGES * PAGE_BYTES, MAX_PAGES * PAGE_BYTES);
-    this.pool = threads > 1 ? new MatvecPool(threads - 1) : undefined;
     this.parallelMinWork = options.parallelMinWork ?? PARALLEL_MIN_WORK;
+    if (!(this.parallelMinWork >= 0)) throw new ShapeError(`parallelMinWork must be a number ≥ 0, got ${this.parallelMinWork}`);
+    this.pool = threads > 1 ? new MatvecPool(threads - 1) : undefined; // last: nothing throws after the worker starts
   }
 
   /** Threads each decode matvec runs on. */

@@ -85,9 +85,10 @@ describe('WasmWeightArena with 2 threads', () => {
     }
   });
 
-  it('rejects a thread count outside [1, 64]', () => {
+  it('rejects a thread count outside [1, 64] and a split threshold that is not a number ≥ 0', () => {
     expect(() => new WasmWeightArena({ threads: 0 })).toThrow(/threads/);
     expect(() => new WasmWeightArena({ threads: 1.5 })).toThrow(/threads/);
+    expect(() => new WasmWeightArena({ threads: 2, parallelMinWork: Number.NaN })).toThrow(/parallelMinWork/);
   });
 });
 
