@@ -33,5 +33,5 @@ export const OP_ADD_REGION = 2;
 export const OP_EXIT = 3;
 
 /** Kernels a worker may run on a slice of rows, by FN index. */
-export const KERNEL_NAMES = ['f32_matvec', 'q8_0_groups', 'q4_0_groups', 'q4_0_i8_groups', 'f32_matmul', 'q4_k_matvec', 'q6_k_matvec', 'q5_k_matvec', 'f16_matmul', 'q4_k_i8_matvec', 'q5_k_i8_matvec', 'q8_0_tiles', 'q4_0_tiles', 'q4_0_i8_tiles', 'swiglu', 'quantize_x_i16', 'quantize_x_i8', 'quantize_x_i8_halves', 'q4_k_i8_tiles', 'f16_panels', 'q6_k_tiles', 'q5_k_tiles', 'attn_tokens', 'rms_norm'] as const;
+export const KERNEL_NAMES = ['f32_matvec', 'q8_0_groups', 'q4_0_groups', 'q4_0_i8_groups', 'f32_matmul', 'q4_k_matvec', 'q6_k_matvec', 'q5_k_matvec', 'f16_matmul', 'q4_k_i8_matvec', 'q5_k_i8_matvec', 'q8_0_tiles', 'q4_0_tiles', 'q4_0_i8_tiles', 'swiglu', 'quantize_x_i16', 'quantize_x_i8', 'quantize_x_i8_halves', 'q4_k_i8_tiles', 'f16_panels', 'q6_k_tiles', 'q5_k_tiles', 'attn_tokens', 'rms_norm', 'attn_decode'] as const;
 export type ParallelKernel = (typeof KERNEL_NAMES)[number];

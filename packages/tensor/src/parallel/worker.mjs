@@ -6,7 +6,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 const SLOT_INTS = 16, SEQ = 0, DONE = 1, OP = 2, REGION = 3, FN = 4, FAILED = 5, ARG0 = 6;
 const OP_CALL = 1, OP_ADD_REGION = 2, OP_EXIT = 3;
 const SPIN_MS = 2; // protocol.ts: poll this long before sleeping
-const KERNEL_NAMES = ['f32_matvec', 'q8_0_groups', 'q4_0_groups', 'q4_0_i8_groups', 'f32_matmul', 'q4_k_matvec', 'q6_k_matvec', 'q5_k_matvec', 'f16_matmul', 'q4_k_i8_matvec', 'q5_k_i8_matvec', 'q8_0_tiles', 'q4_0_tiles', 'q4_0_i8_tiles', 'swiglu', 'quantize_x_i16', 'quantize_x_i8', 'quantize_x_i8_halves', 'q4_k_i8_tiles', 'f16_panels', 'q6_k_tiles', 'q5_k_tiles', 'attn_tokens', 'rms_norm'];
+const KERNEL_NAMES = ['f32_matvec', 'q8_0_groups', 'q4_0_groups', 'q4_0_i8_groups', 'f32_matmul', 'q4_k_matvec', 'q6_k_matvec', 'q5_k_matvec', 'f16_matmul', 'q4_k_i8_matvec', 'q5_k_i8_matvec', 'q8_0_tiles', 'q4_0_tiles', 'q4_0_i8_tiles', 'swiglu', 'quantize_x_i16', 'quantize_x_i8', 'quantize_x_i8_halves', 'q4_k_i8_tiles', 'f16_panels', 'q6_k_tiles', 'q5_k_tiles', 'attn_tokens', 'rms_norm', 'attn_decode'];
 
 const { control, slot, port, module } = workerData;
 const ctrl = new Int32Array(control, slot * SLOT_INTS * 4, SLOT_INTS);

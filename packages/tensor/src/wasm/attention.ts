@@ -3,6 +3,7 @@
 // (kernels/attention.ts), split over worker threads by head. The readable reference is the model
 // package's attentionInto, which calls this first and falls back to its own loops when it returns false.
 import { ATTENTION_FIELDS, SCORE_PADDING } from './kernels/attention.ts';
+import { decodeScratchFloats } from './kernels/attention-decode.ts';
 import { regionOf } from './region.ts';
 import { runOverThreads } from './threads.ts';
 
@@ -27,7 +28,12 @@ export function wasmAttentionInto(
   if (region === undefined || regionOf(values) !== region || headDim % 16 !== 0 || nHeads % nKvHeads !== 0) return false;
   if (T === 0) return true;
   const width = nHeads * headDim;
-  const scratch = region.attentionScratch(ATTENTION_FIELDS.length, T * width, pos0 + T + SCORE_PADDING, region.threads);
+  let visibleKeys = 0; // Σ_t n_t
+  for (let t = 0; t < T; t++) visibleKeys += window === null ? pos0 + t + 1 : Math.min(window, pos0 + t + 1);
+  // one token (decode): the kernel that reads the cache row by row; more: head by head, per token
+  const kernel = T === 1 ? 'attn_decode' : 'attn_tokens';
+  const scoreFloats = T === 1 ? decodeScratchFloats(nHeads, visibleKeys) : pos0 + T + SCORE_PADDING;
+  const scratch = region.attentionScratch(ATTENTION_FIELDS.length, T * width, scoreFloats, region.threads);
   if (scratch === undefined) return false;
   scaleF32[0] = scale;
   const fields: Record<(typeof ATTENTION_FIELDS)[number], number> = {
@@ -37,10 +43,8 @@ export function wasmAttentionInto(
   const i32 = new Int32Array(region.f32.buffer, scratch.args, ATTENTION_FIELDS.length);
   ATTENTION_FIELDS.forEach((f, at) => (i32[at] = fields[f]));
   region.f32.set(q.subarray(0, T * width), scratch.q / 4);
-  let visibleKeys = 0; // Σ_t n_t
-  for (let t = 0; t < T; t++) visibleKeys += window === null ? pos0 + t + 1 : Math.min(window, pos0 + t + 1);
   // work: H · Σ_t n_t · Dh multiply-adds for the scores, as many for the values (counted once: strided rows)
-  runOverThreads(region, 'attn_tokens', nHeads, 1, nHeads * visibleKeys * headDim, (h0, m, thread) =>
+  runOverThreads(region, kernel, nHeads, 1, nHeads * visibleKeys * headDim, (h0, m, thread) =>
     [scratch.args, scratch.scores + thread * scratch.scoreBytesPerThread, h0, h0 + m]);
   out.set(region.f32.subarray(scratch.out / 4, scratch.out / 4 + T * width));
   return true;

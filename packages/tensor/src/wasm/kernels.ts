@@ -10,6 +10,7 @@ import { quantizeXI16, quantizeXI8, quantizeXI8Halves } from './kernels/quantize
 import { q4_0ToRowGroups, q8_0ToRowGroups } from './kernels/to-row-groups.ts';
 import { q4KI8Matvec, q4KMatvec, q5KI8Matvec, q5KMatvec, q6KMatvec } from './kernels/k-quant-matvec.ts';
 import { attnTokens } from './kernels/attention.ts';
+import { attnDecode } from './kernels/attention-decode.ts';
 import { rmsNorm } from './kernels/norm.ts';
 import { f16Check, f16Matmul } from './kernels/f16.ts';
 import { swiglu } from './kernels/swiglu.ts';
@@ -34,6 +35,7 @@ export interface KernelExports {
   q8_0_to_row_groups(src: number, dst: number, groups: number, blocks: number, flag: number): void;
   q4_0_to_row_groups(src: number, dst: number, groups: number, blocks: number, flag: number): void;
   attn_tokens(args: number, scores: number, h0: number, h1: number): void;
+  attn_decode(args: number, scratch: number, h0: number, h1: number): void;
   rms_norm(x: number, w: number, y: number, r0: number, r1: number, D: number, epsBits: number): void;
   q4_k_matvec(w: number, rows: number, superBlocks: number, xq: number, xs: number, y: number, tokens: number, yStride: number): void;
   /** Present when the engine has relaxed SIMD (relaxed.ts): Q4_K / Q5_K against int8 activations. */
@@ -56,7 +58,7 @@ export interface KernelExports {
   interleave_quads(src: number, quads: number, words: number, dst: number): void;
 }
 
-const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnTokens, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves, f16Panels, q6_kTiles, q5_kTiles, rmsNorm];
+const SOURCES = [f32Matvec, quantizeXI16, quantizeXI8, q8_0Groups, q4_0Groups, f32Matmul, q8_0ToRowGroups, q4_0ToRowGroups, attnTokens, q4KMatvec, q6KMatvec, q5KMatvec, f16Matmul, f16Check, q8_0Tiles, q4_0Tiles, swiglu, interleaveQuads, quantizeXI8Halves, f16Panels, q6_kTiles, q5_kTiles, rmsNorm, attnDecode];
 
 let compiled: WebAssembly.Module | undefined;
 let supported: boolean | undefined;

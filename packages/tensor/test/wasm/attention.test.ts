@@ -68,6 +68,40 @@ describe.each([1, 2])('wasmAttentionInto (%i threads)', (threads) => {
     for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThanOrEqual(2e-5);
   });
 
+  test.prop([
+    fc.constantFrom([1, 1], [4, 4], [8, 2], [6, 3], [32, 8]), fc.constantFrom(16, 96), fc.integer({ min: 0, max: 60 }),
+    fc.option(fc.integer({ min: 1, max: 12 }), { nil: null }), fc.integer({ min: 0, max: 1000 }),
+  ], { ...PROP, numRuns: 20 })('one token (the row-by-row decode kernel) gives the bits of the per-head kernel\'s last prefill row', ([H, Hkv], Dh, pos0, window, s) => {
+    const kvDim = Hkv * Dh;
+    const S = pos0 + 2;
+    const keys = arena.allocateF32(S * kvDim)!;
+    const values = arena.allocateF32(S * kvDim)!;
+    keys.set(randomArray(S * kvDim, s));
+    values.set(randomArray(S * kvDim, s + 1));
+    const q = randomArray(2 * H * Dh, s + 2);
+    const two = new Float32Array(2 * H * Dh);
+    expect(wasmAttentionInto(two, q, keys, values, pos0, 2, H, Hkv, Dh, 0.3, window)).toBe(true); // attn_tokens
+    const one = new Float32Array(H * Dh).fill(NaN);
+    expect(wasmAttentionInto(one, q.subarray(H * Dh), keys, values, pos0 + 1, 1, H, Hkv, Dh, 0.3, window)).toBe(true); // attn_decode
+    expect(one).toEqual(two.subarray(H * Dh));
+  });
+
+  it('splits one token over threads by head at long contexts (GQA groups cut by the split) with the same result', () => {
+    const [H, Hkv, Dh, pos0] = [12, 4, 96, 1000]; // 12 · 1001 · 96 ≥ 2^20; the threads take heads 0–5 and 6–11, kv head 1 on both
+    const S = pos0 + 1;
+    const keys = arena.allocateF32(S * Hkv * Dh)!;
+    const values = arena.allocateF32(S * Hkv * Dh)!;
+    keys.set(randomArray(keys.length, 17));
+    values.set(randomArray(values.length, 18));
+    const q = randomArray(H * Dh, 19);
+    const got = new Float32Array(H * Dh);
+    const jobs = arena.workerJobs;
+    expect(wasmAttentionInto(got, q, keys, values, pos0, 1, H, Hkv, Dh, 0.1, null)).toBe(true);
+    expect(arena.workerJobs - jobs).toBe(threads === 2 ? 1 : 0);
+    const want = attentionRef(q, keys, values, pos0, 1, H, Hkv, Dh, 0.1, null);
+    for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThanOrEqual(2e-5);
+  });
+
   test.prop([fc.integer({ min: 0, max: 100 })], { ...PROP, numRuns: 5 })('declines ordinary arrays and head dims that are not multiples of 16', (s) => {
     const q = randomArray(8, s);
     const kv = randomArray(8, s + 1);

@@ -64,8 +64,11 @@ const scores = `
         f32.const -Infinity
         f32.store offset=${4 * p}`).join('')}`;
 
-/** The softmax numerators exp(S[j] − max) in place over whole f32x4 (pads included), and $inv = 1 / their sum. */
-const softmax = `
+/**
+ * The softmax numerators exp(S[j] − max) in place over whole f32x4 (pads included), and $inv = 1 / their
+ * sum, for the n scores at $s. Uses locals $ps, $j, $m, $mv, $sum, $e, $inv and EXP_LOCALS.
+ */
+export const softmax = `
         local.get $s
         f32.load
         local.set $m
