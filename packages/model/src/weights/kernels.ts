@@ -6,7 +6,7 @@
  * SIMD, int8-rounded activations, see tensor/src/wasm/kernels/quantize-x.ts), and the KV cache is
  * reserved there too so attention runs in wasm. 'auto' picks 'wasm' where the runtime supports it.
  */
-import { WasmWeightArena, wasmSimdSupported } from '@phi3/tensor';
+import { ShapeError, WasmWeightArena, wasmSimdSupported, type WeightMatrix } from '@phi3/tensor';
 import { InvalidArgumentError } from '../errors.ts';
 import type { WeightSource } from './source.ts';
 
@@ -55,16 +55,27 @@ export function placeWeights(source: WeightSource, kernels: Kernels, options: Pl
     has: (name) => source.has(name),
     info: (name) => source.info(name),
     getF32: (name) => (source.info(name).shape.length === 1 ? placeVector(arena, source.getF32(name)) : source.getF32(name)),
-    getMatrix(name) {
-      const stored = source.getStoredMatrix?.(name); // read straight into wasm memory: no copy in between
-      return stored !== undefined ? arena.placeStored(stored) : arena.place(source.getMatrix(name));
-    },
+    getMatrix: (name) => placeMatrix(arena, source, name),
     allocateF32: (floats) => arena.allocateF32(floats), // the KV cache: attention runs in wasm on it
     close: () => {
       arena.close(); // stops the worker threads
       source.close();
     },
   };
+}
+
+/**
+ * Matrix `name` of `source` in `arena`: read straight into wasm memory when the source can, else copied
+ * from the array it returns. The arena's errors (an Inf/NaN scale, no room) name the tensor.
+ */
+function placeMatrix(arena: WasmWeightArena, source: WeightSource, name: string): WeightMatrix {
+  try {
+    const stored = source.getStoredMatrix?.(name);
+    return stored !== undefined ? arena.placeStored(stored) : arena.place(source.getMatrix(name));
+  } catch (err) {
+    if (err instanceof ShapeError) throw new ShapeError(`${source.description}: tensor "${name}": ${err.message}`);
+    throw err;
+  }
 }
 
 /** `values` copied into `arena`'s memory, or unchanged when it has no room. */

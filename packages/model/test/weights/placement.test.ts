@@ -1,13 +1,14 @@
 // Placing weights for the wasm kernels straight from the file (getStoredMatrix → WasmWeightArena.placeStored):
 // the placed matrices are the bytes the array path (getMatrix → place) gives, and the sources and
 // wrappers offer exactly the matrices that need no conversion.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WeightMatrix } from '@phi3/tensor';
 import { convertToGguf } from '../../src/weights/gguf-convert.ts';
 import { openGgufCheckpoint } from '../../src/weights/gguf-model.ts';
+import { readGgufMetadata } from '../../src/weights/gguf.ts';
 import type { GgufOutType } from '../../src/weights/gguf-export.ts';
 import { placeWeights } from '../../src/weights/kernels.ts';
 import { quantizeWeights } from '../../src/weights/quantize.ts';
@@ -53,6 +54,19 @@ describe('weights read straight into wasm memory', () => {
       expect(w.data.constructor).toBe(c.data.constructor);
       expect(bytesOf(w)).toEqual(bytesOf(c));
     }
+  });
+
+  it('names the tensor when the arena refuses it (an Inf scale in a Q8_0 file)', () => {
+    const path = join(tmp, 'mini-q8-inf.gguf');
+    convertToGguf(MINI, path, { outType: 'q8_0' });
+    const t = readGgufMetadata(path).tensors.find((x) => x.name === 'blk.0.ffn_down.weight')!;
+    const bytes = readFileSync(path);
+    bytes[t.offset + 34 * 5 + 1] = 0x7c; // row 1, block 1: f16 +Inf
+    writeFileSync(path, bytes);
+    const placed = placeWeights(openGgufCheckpoint(path).weights, 'wasm');
+    expect(() => placed.getMatrix('model.layers.0.mlp.down_proj.weight'))
+      .toThrow(/mini-q8-inf\.gguf: tensor "model\.layers\.0\.mlp\.down_proj\.weight": q8_0 \[64, 128\]: row 1 block 1 has an Inf\/NaN scale/);
+    placed.close();
   });
 
   it('GGUF getStoredMatrix: refuses 1-D tensors and reads outside the tensor', () => {
