@@ -7,6 +7,7 @@
  * ±inf pass both clamps unchanged (`torch.where(torch.isinf(x), x, x.clamp(...))`).
  */
 import { quickGelu } from '@phi3/tensor';
+import { activation, type ActivationBuffers } from './activations.ts';
 import { project, type Linear } from './linear.ts';
 
 /**
@@ -35,13 +36,14 @@ export interface GegluMlpWeights {
 
 /**
  * The whole MLP: down_proj(gegluClamp(up_proj(x))) (HF `Phi3SmallMLP.forward`; dropout is off at inference).
- * @param x [T, D] f32
- * @returns [T, D] f32 (fresh)
+ * @param x       [T, D] f32
+ * @param buffers where the output and intermediates go ('mlp', 'mlp.up', 'mlp.act'), else fresh arrays
+ * @returns [T, D] f32
  */
-export function gegluMlp(x: Float32Array, T: number, w: GegluMlpWeights, limit: number): Float32Array {
+export function gegluMlp(x: Float32Array, T: number, w: GegluMlpWeights, limit: number, buffers?: ActivationBuffers): Float32Array {
   const F = w.down.weight.cols;
-  const u = project(x, T, w.up); // [T, 2F]
-  const act = new Float32Array(T * F); // [T, F]
+  const u = project(x, T, w.up, buffers, 'mlp.up'); // [T, 2F]
+  const act = activation(buffers, 'mlp.act', T * F); // [T, F]
   gegluClampInto(act, u, T, F, limit);
-  return project(act, T, w.down); // [T, D]
+  return project(act, T, w.down, buffers, 'mlp'); // [T, D]
 }

@@ -4,6 +4,7 @@
  */
 import { linearInto, type WeightMatrix } from '@phi3/tensor';
 import { readMatrix, readTensor, type WeightSource } from '../weights/source.ts';
+import { activation, type ActivationBuffers } from './activations.ts';
 
 /** A projection y = x·Wᵀ (+ b). */
 export interface Linear {
@@ -25,11 +26,12 @@ export function readLinear(w: WeightSource, name: string, rows: number, cols: nu
 }
 
 /**
- * @param x [T, cols] f32
- * @returns [T, rows] f32 (fresh)
+ * @param x       [T, cols] f32
+ * @param buffers where the output goes (buffer `name`), else a fresh array
+ * @returns [T, rows] f32
  */
-export function project(x: Float32Array, T: number, p: Linear): Float32Array {
-  const out = new Float32Array(T * p.weight.rows);
+export function project(x: Float32Array, T: number, p: Linear, buffers?: ActivationBuffers, name = 'projection'): Float32Array {
+  const out = activation(buffers, name, T * p.weight.rows);
   linearInto(out, x, p.weight, T, p.bias);
   return out;
 }

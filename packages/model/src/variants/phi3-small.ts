@@ -15,6 +15,7 @@
  */
 import type { DecoderVariant } from '../decoder.ts';
 import { ContextLengthError } from '../errors.ts';
+import { activation, ActivationBuffers } from '../layers/activations.ts';
 import { attentionInto, rotateAndCache, type AttentionLayout } from '../layers/attention.ts';
 import { blocksparseAttentionInto } from '../layers/blocksparse-kernel.ts';
 import { embedTokens } from '../layers/embedding.ts';
@@ -40,15 +41,18 @@ export function isDenseAttentionLayer(c: Phi3SmallConfig, l: number): boolean {
 /**
  * Splits the fused projection, whose features are grouped per kv head: for g = 0..Hkv−1 a block of
  * (m + 2)·Dh features [q_{g,0}, …, q_{g,m−1}, k_g, v_g] (m = H / Hkv); query head h = g·m + i.
- * @param qkv [T, Hkv, m + 2, Dh] f32
- * @returns q [T, H, Dh], k [T, Hkv, Dh], v [T, Hkv, Dh] f32 (fresh)
+ * @param qkv     [T, Hkv, m + 2, Dh] f32
+ * @param buffers where q, k, v go (buffers of those names), else fresh arrays
+ * @returns q [T, H, Dh], k [T, Hkv, Dh], v [T, Hkv, Dh] f32
  */
-export function splitGroupedQkv(qkv: Float32Array, T: number, layout: AttentionLayout): { q: Float32Array; k: Float32Array; v: Float32Array } {
+export function splitGroupedQkv(
+  qkv: Float32Array, T: number, layout: AttentionLayout, buffers?: ActivationBuffers,
+): { q: Float32Array; k: Float32Array; v: Float32Array } {
   const { nHeads: H, nKvHeads: Hkv, headDim: Dh } = layout;
   const m = H / Hkv;
-  const q = new Float32Array(T * H * Dh);
-  const k = new Float32Array(T * Hkv * Dh);
-  const v = new Float32Array(T * Hkv * Dh);
+  const q = activation(buffers, 'q', T * H * Dh);
+  const k = activation(buffers, 'k', T * Hkv * Dh);
+  const v = activation(buffers, 'v', T * Hkv * Dh);
   for (let t = 0; t < T; t++) {
     for (let g = 0; g < Hkv; g++) {
       const group = (t * Hkv + g) * (m + 2) * Dh; // qkv[t, g, :, :]
@@ -107,6 +111,7 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
   const layout: AttentionLayout = { nHeads: H, nKvHeads: Hkv, headDim: Dh };
   // muP: scores = q·k · mup_attn_multiplier / Dh (1/128 in the real model), else the usual 1/√Dh.
   const scale = c.mupUseScaling ? c.mupAttnMultiplier / Dh : 1 / Math.sqrt(Dh);
+  const buffers = new ActivationBuffers(); // the layers' intermediates, reused layer after layer
 
   return {
     config: c,
@@ -116,24 +121,24 @@ export function buildPhi3Small(c: Phi3SmallConfig, w: WeightSource): DecoderVari
 
     embed: (tokens) => embedTokens(embed, tokens, c.mupEmbeddingMultiplier), // muP
 
-    norm: layerNorms(layers, finalNorm, D, c.layerNormEps),
+    norm: layerNorms(layers, finalNorm, D, c.layerNormEps, buffers),
 
     attention(x, T, l, cache) {
       const layer = layers[l];
-      const { q, k, v } = splitGroupedQkv(project(x, T, layer.qkv), T, layout); // qkv: [T, Hkv, m + 2, Dh]
+      const { q, k, v } = splitGroupedQkv(project(x, T, layer.qkv, buffers, 'qkv'), T, layout, buffers); // qkv: [T, Hkv, m + 2, Dh]
       const pos0 = cache.length;
       rotateAndCache(q, k, v, l, cache, rotary(pos0, T), layout);
-      const attn = new Float32Array(T * H * Dh); // [T, H, Dh]
+      const attn = buffers.take('attention', T * H * Dh); // [T, H, Dh], every row written below
       if (layer.denseAttention) {
         attentionInto(attn, q, cache.keysOf(l), cache.valuesOf(l), pos0, T, layout, scale, { window: null });
       } else {
         blocksparseAttentionInto(attn, q, cache.keysOf(l), cache.valuesOf(l), c.blocksparse, { T, pos0, H, Hkv, Dh }, scale);
       }
-      return project(attn, T, layer.dense);
+      return project(attn, T, layer.dense, buffers, 'o_proj');
     },
 
     ffn(x, T, l) {
-      return gegluMlp(x, T, layers[l].mlp, c.gegeluLimit);
+      return gegluMlp(x, T, layers[l].mlp, c.gegeluLimit, buffers);
     },
 
     head(h, T) {

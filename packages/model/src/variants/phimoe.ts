@@ -85,7 +85,7 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
   // sliding window too: key j is masked iff j <= i - W, so a query sees W keys including itself.
   const mask: AttentionMask = { window: c.slidingWindow };
   const scale = 1 / Math.sqrt(Dh); // scores = q·k / sqrt(Dh); LongRoPE scales through cos/sin only
-  const buffers = new ActivationBuffers(); // the norms' and attention's outputs, reused layer after layer
+  const buffers = new ActivationBuffers(); // the layers' intermediates (not the experts'), reused layer after layer
 
   return {
     config: c,
@@ -101,11 +101,11 @@ export function buildPhimoe(c: PhimoeConfig, w: WeightSource): DecoderVariant {
 
     attention(x, T, l, cache) {
       const layer = layers[l];
-      const q = project(x, T, layer.q); // [T, H Dh]
-      const k = project(x, T, layer.k); // [T, Hkv Dh]
-      const v = project(x, T, layer.v); // [T, Hkv Dh]
+      const q = project(x, T, layer.q, buffers, 'q'); // [T, H Dh]
+      const k = project(x, T, layer.k, buffers, 'k'); // [T, Hkv Dh]
+      const v = project(x, T, layer.v, buffers, 'v'); // [T, Hkv Dh]
       const attn = cachedAttention(q, k, v, l, cache, rotary(cache.length, T), layout, scale, mask, buffers); // [T, H Dh]
-      return project(attn, T, layer.o);
+      return project(attn, T, layer.o, buffers, 'o_proj');
     },
 
     ffn(x, T, l, tap) {
