@@ -10,9 +10,9 @@
 // Every sum is taken in the same order as attn_tokens, so for one token the two kernels give the same
 // bits (tested).
 import type { FunctionSource } from '../assembler.ts';
-import { ATTENTION_FIELDS, SCORE_PADDING, softmax } from './attention.ts';
+import { ATTENTION_FIELDS, loadAttentionArgs, SCORE_PADDING, softmax, storeScore, visibleKeys } from './attention.ts';
 import { EXP_LOCALS } from './exp.ts';
-import { advance, advanceBy, countDown, foldAccumulators4, horizontalSum, mulAdd16, zeroAccumulators } from './snippets.ts';
+import { advance, advanceBy, countDown } from './snippets.ts';
 
 /** Per-thread scratch of attn_decode, in floats, for `heads` heads and n visible keys: 1 / Σ per head, then each head's scores. */
 export function decodeScratchFloats(heads: number, n: number): number {
@@ -80,30 +80,10 @@ const forEachHead = (body: string): string => `
 
 /** S[h][jj] for the key row at $pk (dots as attn_tokens takes them). */
 const scoreHeads = forEachHead(`
-          ${zeroAccumulators(4)}
-          local.get $qh
-          local.set $pq
           local.get $pk
           local.get $kvOff
           i32.add
-          local.set $pv
-          local.get $dh
-          i32.const 4
-          i32.shr_u
-          local.set $d
-          loop $dims
-            ${mulAdd16('$pq', '$pv')}
-            ${advance('$pq', 64)}
-            ${advance('$pv', 64)}
-            ${countDown('$d', '$dims')}
-          end
-          ${foldAccumulators4}
-          local.set $e
-          local.get $psh
-          ${horizontalSum('$e')}
-          local.get $scale
-          f32.mul
-          f32.store`);
+          local.set $kh                   ;; the head's slice of the row${storeScore('$kh', '$psh')}`);
 
 /** O[h] += P[h][jj] · V for the value row at $pk. */
 const accumulateHeads = forEachHead(`
@@ -167,39 +147,13 @@ export const attnDecode: FunctionSource = {
     ['$scale', 'f32'], ['$m', 'f32'], ['$inv', 'f32'],
     ['$h', 'i32'], ['$i', 'i32'], ['$j0', 'i32'], ['$n', 'i32'], ['$jj', 'i32'], ['$j', 'i32'], ['$d', 'i32'],
     ['$dhBytes', 'i32'], ['$sStride', 'i32'], ['$scores', 'i32'], ['$s', 'i32'], ['$ps', 'i32'], ['$psh', 'i32'], ['$pinv', 'i32'],
-    ['$q0', 'i32'], ['$o0', 'i32'], ['$qh', 'i32'], ['$oh', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
+    ['$q0', 'i32'], ['$o0', 'i32'], ['$qh', 'i32'], ['$oh', 'i32'], ['$kh', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
     ['$kvOff0', 'i32'], ['$kvOff', 'i32'], ['$inGroup0', 'i32'], ['$inGroup', 'i32'], ['$step', 'i32'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ...EXP_LOCALS, ['$mv', 'v128'], ['$sum', 'v128'],
   ],
-  body: `${ATTENTION_FIELDS.map((f, at) => `
-  local.get $args
-  i32.load offset=${4 * at}
-  local.set $${f}`).join('')}
-  local.get $scaleBits
-  f32.reinterpret_i32
-  local.set $scale
+  body: `${loadAttentionArgs}
   local.get $pos0
-  local.tee $i                          ;; the token's position
-  i32.const 1
-  i32.add
-  local.get $window
-  i32.sub
-  i32.const 0
-  local.get $window
-  select
-  local.tee $j0
-  i32.const 0
-  local.get $j0
-  i32.const 0
-  i32.gt_s
-  select
-  local.set $j0                         ;; the first visible key, as attn_tokens finds it
-  local.get $i
-  i32.const 1
-  i32.add
-  local.get $j0
-  i32.sub
-  local.set $n
+  local.set $i                          ;; the token's position${visibleKeys}
   local.get $dh
   i32.const 2
   i32.shl

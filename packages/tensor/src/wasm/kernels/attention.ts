@@ -25,19 +25,48 @@ const headRow = (base: string, row: string, rowFloats: string, head: string, loc
         i32.mul`)}
       local.set ${local}`;
 
-/** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …; then the −∞ pads. */
-const scores = `
-        local.get $s
-        local.set $ps
-        local.get $kh
-        local.set $pk
-        local.get $n
-        local.set $j
-        loop $keys
+/** Loads the argument block's fields into their locals, and $scale from its bits. */
+export const loadAttentionArgs = `${ATTENTION_FIELDS.map((f, at) => `
+  local.get $args
+  i32.load offset=${4 * at}
+  local.set $${f}`).join('')}
+  local.get $scaleBits
+  f32.reinterpret_i32
+  local.set $scale`;
+
+/** Sets $j0 and $n: the first key the token at position $i sees and how many (window 0: every key from 0). */
+export const visibleKeys = `
+        local.get $i
+        i32.const 1
+        i32.add
+        local.get $window
+        i32.sub
+        i32.const 0
+        local.get $window
+        select                         ;; i + 1 − window (window 0: 0, all keys) …
+        local.tee $j0
+        i32.const 0
+        local.get $j0
+        i32.const 0
+        i32.gt_s
+        select
+        local.set $j0                  ;; … and not below 0: the first visible key
+        local.get $i
+        i32.const 1
+        i32.add
+        local.get $j0
+        i32.sub
+        local.set $n                   ;; keys j0 … i`;
+
+/**
+ * Stores scale · q·k at the f32 address in local `at`: the query's head row at $qh, the key's head
+ * slice at local `key`, dh / 16 steps of 16 lanes, folded in a fixed order. Uses $acc0–3, $pq, $pv, $d, $e.
+ */
+export const storeScore = (key: string, at: string): string => `
           ${zeroAccumulators(4)}
           local.get $qh
           local.set $pq
-          local.get $pk
+          local.get ${key}
           local.set $pv
           local.get $dh
           i32.const 4
@@ -51,11 +80,21 @@ const scores = `
           end
           ${foldAccumulators4}
           local.set $e
-          local.get $ps
+          local.get ${at}
           ${horizontalSum('$e')}
           local.get $scale
           f32.mul
-          f32.store
+          f32.store`;
+
+/** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …; then the −∞ pads. */
+const scores = `
+        local.get $s
+        local.set $ps
+        local.get $kh
+        local.set $pk
+        local.get $n
+        local.set $j
+        loop $keys${storeScore('$pk', '$ps')}
           ${advance('$ps', 4)}
           ${advanceBy('$pk', '$kvStride', 2)}  ;; the next key row
           ${countDown('$j', '$keys')}
@@ -189,13 +228,7 @@ export const attnTokens: FunctionSource = {
     ['$j', 'i32'], ['$d', 'i32'], ['$c', 'i32'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ...EXP_LOCALS, ['$mv', 'v128'], ['$sum', 'v128'],
   ],
-  body: `${ATTENTION_FIELDS.map((f, at) => `
-  local.get $args
-  i32.load offset=${4 * at}
-  local.set $${f}`).join('')}
-  local.get $scaleBits
-  f32.reinterpret_i32
-  local.set $scale
+  body: `${loadAttentionArgs}
   local.get $h0
   local.set $h
   block $headsDone
@@ -214,27 +247,7 @@ export const attnTokens: FunctionSource = {
         local.get $pos0
         local.get $t
         i32.add
-        local.tee $i                   ;; the token's position
-        i32.const 1
-        i32.add
-        local.get $window
-        i32.sub
-        i32.const 0
-        local.get $window
-        select                         ;; i + 1 − window (window 0: 0, all keys) …
-        local.tee $j0
-        i32.const 0
-        local.get $j0
-        i32.const 0
-        i32.gt_s
-        select
-        local.set $j0                  ;; … and not below 0: the first visible key
-        local.get $i
-        i32.const 1
-        i32.add
-        local.get $j0
-        i32.sub
-        local.set $n                   ;; keys j0 … i
+        local.set $i                   ;; the token's position${visibleKeys}
         ${headRow('$q', '$t', '$width', '$h', '$qh')}
         ${headRow('$o', '$t', '$width', '$h', '$oh')}
         ${headRow('$kRows', '$j0', '$kvStride', '$kvHead', '$kh')}
