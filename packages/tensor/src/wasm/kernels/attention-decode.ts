@@ -79,11 +79,10 @@ const forEachHead = (body: string): string => `
         end`;
 
 /** S[h][jj] for the key row at $pk (dots as attn_tokens takes them). */
-const scoreHeads = forEachHead(`
+const scoreHeads = forEachHead(storeScore(`
           local.get $pk
           local.get $kvOff
-          i32.add
-          local.set $kh                   ;; the head's slice of the row${storeScore('$kh', '$psh')}`);
+          i32.add                         ;; the head's slice of the row`, '$psh'));
 
 /** O[h] += P[h][jj] · V for the value row at $pk. */
 const accumulateHeads = forEachHead(`
@@ -147,7 +146,7 @@ export const attnDecode: FunctionSource = {
     ['$scale', 'f32'], ['$m', 'f32'], ['$inv', 'f32'],
     ['$h', 'i32'], ['$i', 'i32'], ['$j0', 'i32'], ['$n', 'i32'], ['$jj', 'i32'], ['$j', 'i32'], ['$d', 'i32'],
     ['$dhBytes', 'i32'], ['$sStride', 'i32'], ['$scores', 'i32'], ['$s', 'i32'], ['$ps', 'i32'], ['$psh', 'i32'], ['$pinv', 'i32'],
-    ['$q0', 'i32'], ['$o0', 'i32'], ['$qh', 'i32'], ['$oh', 'i32'], ['$kh', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
+    ['$q0', 'i32'], ['$o0', 'i32'], ['$qh', 'i32'], ['$oh', 'i32'], ['$pq', 'i32'], ['$pk', 'i32'], ['$pv', 'i32'],
     ['$kvOff0', 'i32'], ['$kvOff', 'i32'], ['$inGroup0', 'i32'], ['$inGroup', 'i32'], ['$step', 'i32'],
     ['$acc0', 'v128'], ['$acc1', 'v128'], ['$acc2', 'v128'], ['$acc3', 'v128'], ['$e', 'v128'], ...EXP_LOCALS, ['$mv', 'v128'], ['$sum', 'v128'],
   ],

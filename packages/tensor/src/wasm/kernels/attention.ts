@@ -60,13 +60,13 @@ export const visibleKeys = `
 
 /**
  * Stores scale · q·k at the f32 address in local `at`: the query's head row at $qh, the key's head
- * slice at local `key`, dh / 16 steps of 16 lanes, folded in a fixed order. Uses $acc0–3, $pq, $pv, $d, $e.
+ * slice at the address `keyAddress` pushes, dh / 16 steps of 16 lanes, folded in a fixed order.
+ * Uses $acc0–3, $pq, $pv, $d, $e.
  */
-export const storeScore = (key: string, at: string): string => `
+export const storeScore = (keyAddress: string, at: string): string => `
           ${zeroAccumulators(4)}
           local.get $qh
-          local.set $pq
-          local.get ${key}
+          local.set $pq${keyAddress}
           local.set $pv
           local.get $dh
           i32.const 4
@@ -94,7 +94,8 @@ const scores = `
         local.set $pk
         local.get $n
         local.set $j
-        loop $keys${storeScore('$pk', '$ps')}
+        loop $keys${storeScore(`
+          local.get $pk`, '$ps')}
           ${advance('$ps', 4)}
           ${advanceBy('$pk', '$kvStride', 2)}  ;; the next key row
           ${countDown('$j', '$keys')}
