@@ -209,15 +209,7 @@ export const attnDecode: FunctionSource = {
   local.set $pinv
   local.get $h0
   local.set $h
-  loop $softmaxes${[...Array(SCORE_PADDING).keys()].map((p) => `
-    local.get $s
-    local.get $n
-    i32.const 2
-    i32.shl
-    i32.add
-    f32.const -Infinity
-    f32.store offset=${4 * p}`).join('')}
-    ${softmax}
+  loop $softmaxes${softmax}
     local.get $pinv
     local.get $inv
     f32.store

@@ -86,7 +86,7 @@ export const storeScore = (keyAddress: string, at: string): string => `
           f32.mul
           f32.store`;
 
-/** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …; then the −∞ pads. */
+/** S[j] for the n keys from $kh (kvStride floats apart) against the query row at $qh, into $s …. */
 const scores = `
         local.get $s
         local.set $ps
@@ -99,16 +99,21 @@ const scores = `
           ${advance('$ps', 4)}
           ${advanceBy('$pk', '$kvStride', 2)}  ;; the next key row
           ${countDown('$j', '$keys')}
-        end${[...Array(SCORE_PADDING).keys()].map((p) => `
-        local.get $ps
-        f32.const -Infinity
-        f32.store offset=${4 * p}`).join('')}`;
+        end`;
 
 /**
- * The softmax numerators exp(S[j] − max) in place over whole f32x4 (pads included), and $inv = 1 / their
- * sum, for the n scores at $s. Uses locals $ps, $j, $m, $mv, $sum, $e, $inv and EXP_LOCALS.
+ * The softmax numerators exp(S[j] − max) in place over whole f32x4, and $inv = 1 / their sum, for the
+ * n scores at $s: first SCORE_PADDING −∞ after them, so the exp loop runs whole vectors. Uses locals
+ * $ps, $j, $m, $mv, $sum, $e, $inv and EXP_LOCALS.
  */
-export const softmax = `
+export const softmax = `${[...Array(SCORE_PADDING).keys()].map((p) => `
+        local.get $s
+        local.get $n
+        i32.const 2
+        i32.shl
+        i32.add
+        f32.const -Infinity
+        f32.store offset=${4 * p}`).join('')}
         local.get $s
         f32.load
         local.set $m
