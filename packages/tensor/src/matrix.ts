@@ -105,6 +105,14 @@ export function storedInMemory(w: WeightMatrix): StoredMatrix {
   };
 }
 
+/** A stored matrix read whole into ordinary memory (fresh arrays): the WeightMatrix it stands for, in row order. */
+export function matrixFromStored(stored: StoredMatrix): WeightMatrix {
+  const { format, rows, cols } = stored;
+  const bytes = new Uint8Array(storedMatrixBytes(format, rows, cols));
+  stored.readBytes(bytes, 0);
+  return format === 'f32' ? denseMatrix(new Float32Array(bytes.buffer), rows, cols) : quantizedMatrix(format, bytes, rows, cols);
+}
+
 /**
  * Decodes row r of w.
  * @param out [cols] f32 (written)

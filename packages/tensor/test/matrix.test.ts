@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../src/errors.ts';
 import {
-  denseMatrix, dequantizeMatrix, gatherMatrixRowsInto, matrixBytes, matrixRowInto, quantizedMatrix, quantizedRowBytes, quantizeMatrix,
+  denseMatrix, dequantizeMatrix, gatherMatrixRowsInto, matrixBytes, matrixFromStored, matrixRowInto, quantizedMatrix, quantizedRowBytes, quantizeMatrix,
+  storedInMemory,
 } from '../src/matrix.ts';
 import { randomArray } from './helpers.ts';
 
@@ -44,5 +45,15 @@ describe('WeightMatrix', () => {
     expect(() => quantizedMatrix('q4_0', new Uint8Array(18), 1, 33)).toThrow(ShapeError); // not block-aligned
     expect(() => quantizeMatrix(denseMatrix(new Float32Array(40), 1, 40), 'q8_0')).toThrow(ShapeError);
     expect(quantizedMatrix('q4_0', new Uint8Array(36), 2, 32).rows).toBe(2);
+  });
+
+  it('reads a stored matrix back whole: fresh arrays of the same format, shape and bytes', () => {
+    for (const w of [dense, quantizeMatrix(dense, 'q4_0'), quantizeMatrix(dense, 'f16')]) {
+      const back = matrixFromStored(storedInMemory(w));
+      expect(back).toMatchObject({ format: w.format, rows: 3, cols: 64 });
+      expect(back.data.constructor).toBe(w.data.constructor);
+      expect(back.data).toEqual(w.data);
+      expect(back.data.buffer).not.toBe(w.data.buffer);
+    }
   });
 });

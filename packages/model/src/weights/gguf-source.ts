@@ -4,7 +4,7 @@
  * a time; 2-D weights in F16/BF16/Q* stay in their GGUF bytes inside a WeightMatrix and are
  * multiplied block by block, never expanded to f32.
  */
-import { blockFormat, denseMatrix, isQuantFormat, quantizedMatrix, type QuantFormatName, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
+import { blockFormat, isQuantFormat, matrixFromStored, type QuantFormatName, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
 import { WeightsFormatError } from '../errors.ts';
 import type { ByteSource } from './gguf-cursor.ts';
 import type { GgufTensorInfo } from './gguf.ts';
@@ -99,10 +99,7 @@ export class GgufSource implements WeightSource {
 
   /** [rows, cols] = [ne[1], ne[0]]; F32 dense, everything else kept in its GGUF block bytes. */
   getMatrix(name: string): WeightMatrix {
-    const { info: t, file } = this.lookup(name);
-    const [rows, cols] = this.matrixShape(name, t);
-    if (t.type === GgmlType.F32) return denseMatrix(readGgufTensorF32(file, t, this.description), rows, cols);
-    return quantizedMatrix(decodableFormat(t, this.description), file.read(t.offset, t.byteLength), rows, cols);
+    return matrixFromStored(this.getStoredMatrix(name));
   }
 
   /** Every 2-D tensor as stored (F32, or the GGUF block bytes getMatrix keeps), read on demand. */

@@ -118,13 +118,6 @@ export class SafetensorsFile {
     return out;
   }
 
-  /** Reads one tensor's stored bytes unchanged (little-endian elements of `entries.get(name).dtype`). */
-  readRaw(name: string): Uint8Array {
-    const e = this.entries.get(name);
-    if (e === undefined) throw new WeightsFormatError(`${this.path}: no tensor named "${name}"`);
-    return this.readBytes(e.fileOffset, e.byteLength);
-  }
-
   /** Fills `into` with tensor `name`'s stored bytes from byte `offset` of the tensor on (no allocation). */
   readRawInto(name: string, into: Uint8Array, offset: number): void {
     const e = this.entries.get(name);

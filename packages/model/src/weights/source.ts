@@ -3,7 +3,7 @@
  * model never holds two full copies of its weights. Implemented for safetensors folders here (single
  * file or sharded with `model.safetensors.index.json`) and for GGUF in weights/gguf*.ts.
  */
-import { denseMatrix, quantizedMatrix, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
+import { denseMatrix, matrixFromStored, type StoredMatrix, type WeightMatrix } from '@phi3/tensor';
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize, isAbsolute } from 'node:path';
 import { WeightsFormatError } from '../errors.ts';
@@ -144,11 +144,10 @@ export class SafetensorsSource implements WeightSource {
   }
 
   getMatrix(name: string): WeightMatrix {
-    const { file, entry } = this.lookup(name);
+    const stored = this.getStoredMatrix(name);
+    if (stored !== undefined) return matrixFromStored(stored);
     const [rows, cols] = this.matrixShape(name);
-    const format = this.storedFormat(entry);
-    if (format === 'f16' || format === 'bf16') return quantizedMatrix(format, file.readRaw(name), rows, cols);
-    return denseMatrix(this.getF32(name), rows, cols);
+    return denseMatrix(this.getF32(name), rows, cols); // BF16 / F16 widened to f32
   }
 
   /** F32 tensors, and BF16 / F16 ones with `keepHalfPrecision`, as stored; undefined for those widened to f32. */
