@@ -1,6 +1,7 @@
 // Attention over a KV cache that lives in wasm memory (WasmWeightArena.allocateF32): scores, softmax
 // and the weighted sum of values for every query token of the call in one SIMD128 kernel
-// (kernels/attention.ts), split over worker threads by head. The readable reference is the model
+// (kernels/attention.ts; a single token, decode, in kernels/attention-decode.ts, which reads the cache
+// row by row), split over worker threads by head. The readable reference is the model
 // package's attentionInto, which calls this first and falls back to its own loops when it returns false.
 import { ATTENTION_FIELDS, SCORE_PADDING } from './kernels/attention.ts';
 import { decodeScratchFloats } from './kernels/attention-decode.ts';
